@@ -1,0 +1,84 @@
+"""A trained model on disk: one directory holding the Keras model and everything needed to use it.
+
+    MODEL_DIR/model.keras       Keras model (custom layers registered by tfcompress.layers)
+    MODEL_DIR/tokenizer.json    tokenizer (docs/tokenizer.md)
+    MODEL_DIR/labels.json       label names in logit order
+    MODEL_DIR/config.json       architecture, dataset and training options
+    MODEL_DIR/metrics.json      validation and test metrics of the float model
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tfcompress import fileio
+from tfcompress.backend import keras
+from tfcompress.errors import ModelFileError
+from tfcompress.models import ClassifierConfig
+from tfcompress.tokenizer import WordTokenizer
+
+import tfcompress.layers  # noqa: F401  (registers the custom layers for load_model)
+
+MODEL_FILE = "model.keras"
+TOKENIZER_FILE = "tokenizer.json"
+LABELS_FILE = "labels.json"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class TrainedModel:
+    model: keras.Model
+    tokenizer: WordTokenizer
+    labels: tuple[str, ...]
+    config: ClassifierConfig
+    oos_label: str | None = None
+    info: dict = field(default_factory=dict)  # dataset name, training options
+    metrics: dict = field(default_factory=dict)
+
+    def logits(self, texts, batch_size: int = 256) -> np.ndarray:
+        ids = self.tokenizer.encode_batch(list(texts))
+        return self.model.predict(ids, batch_size=batch_size, verbose=0)
+
+    def predict(self, texts) -> np.ndarray:
+        return np.argmax(self.logits(texts), axis=-1)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        with fileio.staged_directory(directory) as staging:
+            self.model.save(staging / MODEL_FILE)
+            self.tokenizer.save(staging / TOKENIZER_FILE)
+            fileio.write_json(staging / LABELS_FILE, list(self.labels))
+            fileio.write_json(
+                staging / CONFIG_FILE,
+                {"model": self.config.to_json(), "oos_label": self.oos_label, **self.info},
+            )
+            fileio.write_json(staging / METRICS_FILE, self.metrics)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "TrainedModel":
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ModelFileError(directory, "no such model directory (make one with `tfcompress train`)")
+        for name in (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CONFIG_FILE):
+            if not (directory / name).is_file():
+                raise ModelFileError(directory / name, "missing: not a complete tfcompress model directory")
+        try:
+            model = keras.models.load_model(directory / MODEL_FILE, compile=False)
+        except Exception as err:  # Keras raises many types for damaged files
+            raise ModelFileError(directory / MODEL_FILE, f"cannot load the Keras model ({err})") from None
+        config = fileio.read_json(directory / CONFIG_FILE)
+        metrics_path = directory / METRICS_FILE
+        return cls(
+            model=model,
+            tokenizer=WordTokenizer.load(directory / TOKENIZER_FILE),
+            labels=tuple(fileio.read_json(directory / LABELS_FILE)),
+            config=ClassifierConfig.from_json(config.pop("model")),
+            oos_label=config.pop("oos_label", None),
+            info=config,
+            metrics=fileio.read_json(metrics_path) if metrics_path.is_file() else {},
+        )

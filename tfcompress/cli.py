@@ -1,0 +1,169 @@
+"""The `tfcompress` command: thin click commands over the library."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from tfcompress.errors import TfcompressError
+
+
+def _user_errors(func):
+    """Print TfcompressError (and bad files) as one `Error:` line instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TfcompressError as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder of named datasets (default: $TFCOMPRESS_DATA_DIR, ./datasets, ../shared/datasets).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tfcompress")
+def main():
+    """Train, compress and convert NLU models for TensorFlow Lite Micro boards."""
+
+
+@main.command()
+@click.option("--dataset", "dataset_spec", required=True,
+              help="clinc150, snips, banking77, demo, or a folder/file of .jsonl/.csv.")
+@data_dir_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
+@click.option("--encoder", type=click.Choice(["pooled", "lstm", "gru"]), default="pooled", show_default=True)
+@click.option("--vocab-size", type=int, default=8000, show_default=True)
+@click.option("--max-length", type=int, default=None, help="Tokens per utterance (default: 99th percentile).")
+@click.option("--embedding-dim", type=int, default=64, show_default=True)
+@click.option("--rnn-units", type=int, default=64, show_default=True)
+@click.option("--head-units", type=int, default=128, show_default=True, help="0 for no hidden layer.")
+@click.option("--dropout", type=float, default=0.2, show_default=True)
+@click.option("--epochs", type=int, default=40, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
+@click.option("--patience", type=int, default=5, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_user_errors
+def train(dataset_spec, data_dir, out_dir, **options):
+    """Train an intent classifier and save model, tokenizer, labels and metrics."""
+    from tfcompress.data import load_dataset
+    from tfcompress.training import TrainOptions, train_classifier
+
+    dataset = load_dataset(dataset_spec, data_dir)
+    click.echo(f"dataset {dataset.name}: {len(dataset.train)} train, {len(dataset.valid)} valid, "
+               f"{len(dataset.test) if dataset.test else 0} test, {len(dataset.labels)} intents", err=True)
+    trained = train_classifier(dataset, TrainOptions(**options))
+    trained.save(out_dir)
+    click.echo(f"saved {out_dir} ({trained.info['parameters']:,} parameters)")
+    click.echo(json.dumps(trained.metrics, indent=2))
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Artifact directory to write.")
+@click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
+@data_dir_option
+@click.option("--calibration-samples", type=int, default=500, show_default=True)
+@_user_errors
+def convert(model_dir, out_dir, dataset_spec, data_dir, calibration_samples):
+    """Convert a trained model to int8 .tflite, C arrays and manifest.json."""
+    from converters.bundle import convert_model
+    from tfcompress.artifacts import TrainedModel
+    from tfcompress.data import load_dataset
+
+    trained = TrainedModel.load(model_dir)
+    dataset = load_dataset(dataset_spec or trained.info["dataset"], data_dir)
+    manifest = convert_model(trained, dataset, out_dir, calibration_samples)
+    click.echo(f"wrote {out_dir}: model.tflite {manifest['model']['bytes']:,} bytes, "
+               f"{manifest['operator_count']} ops ({', '.join(manifest['ops'])})")
+
+
+@main.command("eval")
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--tflite", "tflite_path", type=click.Path(path_type=Path), default=None,
+              help="The .tflite (or a `convert` output directory) to evaluate beside the float model.")
+@click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
+@data_dir_option
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
+@click.option("--interpreter", type=click.Choice(["litert-ref", "tflm", "litert"]), default="litert-ref",
+              show_default=True, help="Kernels for the int8 model (docs/interpreters.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@_user_errors
+def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, as_json):
+    """Metrics of the float Keras model and its int8 .tflite on one split."""
+    from converters.bundle import MODEL_FILE
+    from converters.flatbuffer import read_model
+    from tfcompress.artifacts import TrainedModel
+    from tfcompress.data import load_dataset
+    from tfcompress.evaluation import evaluate_float_and_int8
+
+    trained = TrainedModel.load(model_dir)
+    dataset = load_dataset(dataset_spec or trained.info["dataset"], data_dir)
+    if tflite_path is None:
+        from converters.tflite import convert_int8, representative_sample
+
+        click.echo("no --tflite given: converting the model in memory", err=True)
+        tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
+    else:
+        tflite, _ = read_model(tflite_path / MODEL_FILE if tflite_path.is_dir() else tflite_path)
+    report = evaluate_float_and_int8(trained, tflite, dataset, split, interpreter)
+    click.echo(json.dumps(report, indent=2) if as_json else format_eval(report))
+
+
+def format_eval(report: dict) -> str:
+    keys = [k for k in report["float"] if k != "examples"]
+    lines = [f"{report['dataset']} {report['split']} ({report['float']['examples']} examples), "
+             f"int8 on {report['interpreter']}, .tflite {report['tflite_bytes']:,} bytes",
+             f"{'metric':<20}{'float':>10}{'int8':>10}"]
+    lines += [f"{k:<20}{report['float'][k]:>10.4f}{report['int8'][k]:>10.4f}" for k in keys]
+    lines.append(f"{'float/int8 agree':<20}{report['float_int8_agreement']:>20.4f}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("tflite_path", type=click.Path(path_type=Path))
+@click.option("--tensors/--no-tensors", default=True, show_default=True, help="List every tensor.")
+@_user_errors
+def inspect(tflite_path, tensors):
+    """Print a .tflite model's operators, tensors, sizes and quantisation."""
+    from converters.flatbuffer import read_model
+
+    _, summary = read_model(tflite_path)
+    click.echo(summary.format(str(tflite_path), show_tensors=tensors))
+
+
+@main.command("write-demo-data")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@_user_errors
+def write_demo_data(out_dir):
+    """Write the built-in smart-home intent set as train/valid/test .jsonl files."""
+    from tfcompress.data.registry import write_demo_dataset
+
+    write_demo_dataset(out_dir)
+    click.echo(f"wrote {out_dir}/train.jsonl, valid.jsonl, test.jsonl")
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
+@click.option("--encoder", type=click.Choice(["pooled", "lstm", "gru"]), default="pooled", show_default=True)
+@_user_errors
+def demo(workdir, encoder):
+    """The main job on the built-in data: train, convert to int8, evaluate float vs int8."""
+    from tfcompress.demo import format_report, run_demo
+
+    report = run_demo(workdir, encoder=encoder, log=lambda msg: click.echo(msg, err=True))
+    click.echo(format_report(report))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Intent datasets: (text, intent) pairs read from JSON Lines or CSV, validated line by line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfcompress.errors import DatasetError
+
+TEXT_FIELD = "text"
+INTENT_FIELD = "intent"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset; `lines[i]` is the source line of example i (for error messages)."""
+
+    texts: tuple[str, ...]
+    intents: tuple[str, ...]
+    source: str
+    lines: tuple[int, ...] = field(default=(), compare=False)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass(frozen=True)
+class IntentDataset:
+    name: str
+    train: Split
+    valid: Split
+    test: Split | None
+    labels: tuple[str, ...]
+    oos_label: str | None = None  # CLINC150's out-of-scope class, scored separately
+
+    def label_ids(self, split: Split) -> list[int]:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return [index[intent] for intent in split.intents]
+
+
+def read_split(path: str | Path) -> Split:
+    """Read a .jsonl or .csv file of {"text", "intent"} records; blank lines are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(path, "no such file" if not path.exists() else "not a file")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        rows = _read_jsonl(path)
+    elif suffix in (".csv", ".tsv"):
+        rows = _read_csv(path, delimiter="\t" if suffix == ".tsv" else ",")
+    else:
+        raise DatasetError(path, f"unknown format {suffix!r}: expected .jsonl or .csv")
+    if not rows:
+        raise DatasetError(path, "the file has no examples")
+    texts, intents, lines = [], [], []
+    for line, text, intent in rows:
+        if not isinstance(text, str) or not " ".join(text.split()):
+            raise DatasetError(path, f"field {TEXT_FIELD!r} is empty", line)
+        if not isinstance(intent, str) or not intent.strip():
+            raise DatasetError(path, f"field {INTENT_FIELD!r} is empty", line)
+        texts.append(text)
+        intents.append(intent.strip())
+        lines.append(line)
+    return Split(tuple(texts), tuple(intents), str(path), tuple(lines))
+
+
+def _read_jsonl(path: Path) -> list[tuple[int, object, object]]:
+    rows = []
+    number = 0
+    with open(path, encoding="utf-8", errors="strict") as handle:
+        try:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError as err:
+                    raise DatasetError(path, f"bad JSON ({err.msg} at column {err.colno})", number) from None
+                if not isinstance(record, dict):
+                    raise DatasetError(path, "expected a JSON object per line", number)
+                for name in (TEXT_FIELD, INTENT_FIELD):
+                    if name not in record:
+                        raise DatasetError(path, f"missing field {name!r}", number)
+                rows.append((number, record[TEXT_FIELD], record[INTENT_FIELD]))
+        except UnicodeDecodeError as err:
+            raise DatasetError(path, f"not UTF-8 text (byte {err.start} of a line)", number + 1) from None
+    return rows
+
+
+def _read_csv(path: Path, delimiter: str) -> list[tuple[int, object, object]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        header = reader.fieldnames or []
+        for name in (TEXT_FIELD, INTENT_FIELD):
+            if name not in header:
+                raise DatasetError(path, f"missing column {name!r} in the header (found {header})", 1)
+        rows = []
+        try:
+            for record in reader:
+                line = reader.line_num
+                if None in record or any(record[name] is None for name in (TEXT_FIELD, INTENT_FIELD)):
+                    raise DatasetError(path, f"expected {len(header)} columns", line)
+                rows.append((line, record[TEXT_FIELD], record[INTENT_FIELD]))
+        except csv.Error as err:
+            raise DatasetError(path, f"bad CSV ({err})", reader.line_num) from None
+        except UnicodeDecodeError:
+            raise DatasetError(path, "not UTF-8 text", reader.line_num + 1) from None
+    return rows
+
+
+def holdout_split(train: Split, fraction: float = 0.1, seed: int = 0) -> tuple[Split, Split]:
+    """Carve a stratified validation split out of `train` (for sets that ship without one)."""
+    by_label: dict[str, list[int]] = {}
+    for i, intent in enumerate(train.intents):
+        by_label.setdefault(intent, []).append(i)
+    rng = random.Random(seed)
+    held: set[int] = set()
+    for label in sorted(by_label):
+        members = by_label[label]
+        if len(members) < 2:
+            continue
+        count = max(1, round(len(members) * fraction))
+        held.update(rng.sample(members, count))
+
+    def pick(keep: bool, source: str) -> Split:
+        idx = [i for i in range(len(train)) if (i in held) != keep]
+        return Split(
+            tuple(train.texts[i] for i in idx),
+            tuple(train.intents[i] for i in idx),
+            source,
+            tuple(train.lines[i] for i in idx) if train.lines else (),
+        )
+
+    return pick(True, train.source), pick(False, f"{train.source} (held-out {fraction:.0%})")
+
+
+def make_dataset(
+    name: str, train: Split, valid: Split | None, test: Split | None, oos_label: str | None = None
+) -> IntentDataset:
+    """Validate label coverage and fix the label order (sorted, so ids are reproducible)."""
+    if valid is None:
+        train, valid = holdout_split(train)
+    labels = tuple(sorted(set(train.intents)))
+    known = set(labels)
+    for split in (valid, test):
+        if split is None:
+            continue
+        for i, intent in enumerate(split.intents):
+            if intent not in known:
+                line = split.lines[i] if split.lines else None
+                raise DatasetError(
+                    split.source, f"intent {intent!r} does not occur in the training split ({train.source})", line
+                )
+    if len(labels) < 2:
+        raise DatasetError(train.source, f"need at least 2 intents to train a classifier, found {len(labels)}")
+    if oos_label is not None and oos_label not in known:
+        oos_label = None
+    return IntentDataset(name, train, valid, test, labels, oos_label)
+
+
+def label_counts(split: Split) -> Counter:
+    return Counter(split.intents)

@@ -1,0 +1,68 @@
+"""Desktop int8 interpreters, each run with an explicit kernel choice.
+
+    tflm          TFLM's host interpreter (the `tflite-micro` package): the golden reference.
+                  The firmware runs the same reference kernels, so the board must match it.
+    litert-ref    LiteRT with its reference kernels (BUILTIN_REF). Its requantisation uses
+                  single rounding where TFLM uses double rounding, so it can differ from
+                  `tflm` by one LSB (see docs/interpreters.md); fast for accuracy numbers.
+    litert        LiteRT's default path (XNNPACK), what a desktop app would use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INTERPRETERS = ("tflm", "litert-ref", "litert")
+GOLDEN = "tflm"
+
+
+class Int8Runner:
+    """Runs a single-input, single-output model one example at a time (batch 1, as on a board)."""
+
+    def __init__(self, model: bytes, kind: str = GOLDEN):
+        if kind not in INTERPRETERS:
+            raise ValueError(f"interpreter must be one of {INTERPRETERS}, got {kind!r}")
+        self.kind = kind
+        if kind == "tflm":
+            from tflite_micro.python.tflite_micro import runtime
+
+            self._tflm = runtime.Interpreter.from_bytes(bytes(model), arena_size=max(len(model) * 4, 1 << 20))
+            details = self._tflm.get_output_details(0)
+            self.input_shape = tuple(self._tflm.get_input_details(0)["shape"])
+            self.output_shape = tuple(details["shape"])
+            self.output_dtype = np.dtype(details["dtype"])
+            quant = details["quantization_parameters"]
+        else:
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+            resolver = OpResolverType.BUILTIN_REF if kind == "litert-ref" else OpResolverType.AUTO
+            self._litert = Interpreter(model_content=bytes(model), experimental_op_resolver_type=resolver,
+                                       num_threads=1)
+            self._litert.allocate_tensors()
+            inp, out = self._litert.get_input_details()[0], self._litert.get_output_details()[0]
+            self._in_index, self._out_index = inp["index"], out["index"]
+            self.input_shape = tuple(inp["shape"])
+            self.output_shape = tuple(out["shape"])
+            self.output_dtype = np.dtype(out["dtype"])
+            quant = out["quantization_parameters"]
+        scales, zeros = quant["scales"], quant["zero_points"]
+        self.output_scale = float(scales[0]) if len(scales) else 1.0
+        self.output_zero_point = int(zeros[0]) if len(zeros) else 0
+
+    def invoke(self, example: np.ndarray) -> np.ndarray:
+        x = np.asarray(example).reshape(self.input_shape)
+        if self.kind == "tflm":
+            self._tflm.set_input(x, 0)
+            self._tflm.invoke()
+            return np.array(self._tflm.get_output(0)).reshape(self.output_shape)[0]
+        self._litert.set_tensor(self._in_index, x)
+        self._litert.invoke()
+        return self._litert.get_tensor(self._out_index)[0].copy()
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Raw (int8) outputs for a batch of examples, stacked."""
+        return np.stack([self.invoke(row) for row in inputs]) if len(inputs) else np.zeros(
+            (0, *self.output_shape[1:]), self.output_dtype)
+
+    def dequantize(self, raw: np.ndarray) -> np.ndarray:
+        return (raw.astype(np.float32) - self.output_zero_point) * self.output_scale

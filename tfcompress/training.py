@@ -1,0 +1,93 @@
+"""Train an intent classifier: fit the tokenizer, build the model, early-stop on validation."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from tfcompress.artifacts import TrainedModel
+from tfcompress.backend import keras, tf
+from tfcompress.data import IntentDataset
+from tfcompress.metrics import intent_metrics
+from tfcompress.models import ClassifierConfig, build_classifier
+from tfcompress.tokenizer import WordTokenizer
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    encoder: str = "pooled"
+    vocab_size: int = 8000
+    max_length: int | None = None  # None: from the training texts (tokenizer.auto_max_length)
+    embedding_dim: int = 64
+    rnn_units: int = 64
+    head_units: int = 128
+    dropout: float = 0.2
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 5  # epochs without validation-accuracy gain before stopping
+    seed: int = 0
+
+
+def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOptions(), verbose: int | None = None):
+    """Returns a TrainedModel with validation and (if the set has one) test metrics."""
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    keras.utils.set_random_seed(options.seed)
+    tf.config.experimental.enable_op_determinism()
+    tokenizer = WordTokenizer.fit(dataset.train.texts, options.vocab_size, options.max_length)
+    config = ClassifierConfig(
+        num_classes=len(dataset.labels),
+        vocab_size=tokenizer.vocab_size,
+        max_length=tokenizer.max_length,
+        encoder=options.encoder,
+        embedding_dim=options.embedding_dim,
+        rnn_units=options.rnn_units,
+        head_units=options.head_units,
+        dropout=options.dropout,
+    )
+    model = build_classifier(config)
+    model.compile(
+        optimizer=keras.optimizers.Adam(options.learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    x_train = tokenizer.encode_batch(dataset.train.texts)
+    y_train = np.asarray(dataset.label_ids(dataset.train))
+    x_valid = tokenizer.encode_batch(dataset.valid.texts)
+    y_valid = np.asarray(dataset.label_ids(dataset.valid))
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", patience=options.patience, restore_best_weights=True, mode="max"
+    )
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_valid, y_valid),
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        callbacks=[stop],
+        verbose=verbose,
+    )
+    trained = TrainedModel(
+        model=model,
+        tokenizer=tokenizer,
+        labels=dataset.labels,
+        config=config,
+        oos_label=dataset.oos_label,
+        info={"dataset": dataset.name, "training": asdict(options),
+              "epochs_run": len(history.history["loss"]), "parameters": int(model.count_params())},
+    )
+    trained.metrics = evaluate_float(trained, dataset)
+    return trained
+
+
+def evaluate_float(trained: TrainedModel, dataset: IntentDataset) -> dict:
+    """Float-model metrics on the validation split and, if present, the test split."""
+    result = {}
+    for name, split in (("valid", dataset.valid), ("test", dataset.test)):
+        if split is not None:
+            y = np.asarray(dataset.label_ids(split))
+            result[name] = intent_metrics(y, trained.predict(split.texts), trained.labels, trained.oos_label)
+    return result
