@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfcompress.backend import keras, tf
+from tfcompress.backend import keras, quiet_native_stderr, tf
 
 DEFAULT_CALIBRATION_SAMPLES = 500
 
@@ -44,4 +44,5 @@ def convert_int8(model: keras.Model, calibration_inputs: np.ndarray) -> bytes:
             yield [row[np.newaxis].astype(dtype.as_numpy_dtype)]
 
     converter.representative_dataset = representative_dataset
-    return converter.convert()
+    with quiet_native_stderr():
+        return converter.convert()

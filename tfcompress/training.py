@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tfcompress.artifacts import TrainedModel
-from tfcompress.backend import keras, tf
+from tfcompress.backend import keras, quiet_native_stderr, tf
 from tfcompress.data import IntentDataset
 from tfcompress.metrics import intent_metrics
 from tfcompress.models import ClassifierConfig, build_classifier
@@ -61,15 +61,16 @@ def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOption
     stop = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=options.patience, restore_best_weights=True, mode="max"
     )
-    history = model.fit(
-        x_train,
-        y_train,
-        validation_data=(x_valid, y_valid),
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        callbacks=[stop],
-        verbose=verbose,
-    )
+    with quiet_native_stderr():
+        history = model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_valid, y_valid),
+            epochs=options.epochs,
+            batch_size=options.batch_size,
+            callbacks=[stop],
+            verbose=verbose,
+        )
     trained = TrainedModel(
         model=model,
         tokenizer=tokenizer,

