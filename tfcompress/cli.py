@@ -82,7 +82,7 @@ def convert(model_dir, out_dir, dataset_spec, data_dir, calibration_samples):
     from tfcompress.data import load_dataset
 
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.info["dataset"], data_dir)
+    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
     manifest = convert_model(trained, dataset, out_dir, calibration_samples)
     click.echo(f"wrote {out_dir}: model.tflite {manifest['model']['bytes']:,} bytes, "
                f"{manifest['operator_count']} ops ({', '.join(manifest['ops'])})")
@@ -108,7 +108,7 @@ def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpre
     from tfcompress.evaluation import evaluate_float_and_int8
 
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.info["dataset"], data_dir)
+    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
     if tflite_path is None:
         from converters.tflite import convert_int8, representative_sample
 

@@ -77,7 +77,7 @@ def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOption
         labels=dataset.labels,
         config=config,
         oos_label=dataset.oos_label,
-        info={"dataset": dataset.name, "training": asdict(options),
+        info={"dataset": dataset.name, "dataset_spec": dataset.spec, "training": asdict(options),
               "epochs_run": len(history.history["loss"]), "parameters": int(model.count_params())},
     )
     trained.metrics = evaluate_float(trained, dataset)

@@ -36,6 +36,7 @@ class IntentDataset:
     test: Split | None
     labels: tuple[str, ...]
     oos_label: str | None = None  # CLINC150's out-of-scope class, scored separately
+    spec: str = ""  # how to load it again: a dataset name or an absolute path
 
     def label_ids(self, split: Split) -> list[int]:
         index = {label: i for i, label in enumerate(self.labels)}
@@ -77,9 +78,9 @@ def _read_jsonl(path: Path) -> list[tuple[int, object, object]]:
                 if not raw.strip():
                     continue
                 try:
-                    record = json.loads(raw)
+                    record = json.loads(raw.rstrip("\r\n"))
                 except json.JSONDecodeError as err:
-                    raise DatasetError(path, f"bad JSON ({err.msg} at column {err.colno})", number) from None
+                    raise DatasetError(path, f"bad JSON ({err.msg} at column {err.pos + 1})", number) from None
                 if not isinstance(record, dict):
                     raise DatasetError(path, "expected a JSON object per line", number)
                 for name in (TEXT_FIELD, INTENT_FIELD):

@@ -7,7 +7,7 @@ else the first of `./datasets` and `../shared/datasets` that exists.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tfcompress import fileio
@@ -68,6 +68,12 @@ def write_demo_dataset(directory: str | Path, seed: int = 0) -> Path:
 def load_dataset(spec: str | Path, data_dir: str | Path | None = None) -> IntentDataset:
     """Load a dataset by name or from a folder holding train/valid/test .jsonl or .csv files."""
     spec = str(spec)
+    dataset = _load(spec, data_dir)
+    named = spec == DEMO or spec in NAMED_DATASETS
+    return replace(dataset, spec=spec if named else str(Path(spec).resolve()))
+
+
+def _load(spec: str, data_dir: str | Path | None) -> IntentDataset:
     if spec == DEMO:
         splits = demo_splits()
         return make_dataset(DEMO, splits["train"], splits["valid"], splits["test"])
