@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Set up tfcompress on a fresh Debian 12 machine (Python 3.11): system packages, then a
+# virtual environment in .venv with the project installed. Safe to run again: it skips
+# what is already done, so the README's commands can always start with it.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# System packages: a C compiler (tests compile the generated C arrays) and venv support.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
+if ((${#need[@]})); then
+  echo "setup: installing ${need[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+python3 - <<'PY'
+import sys
+if sys.version_info[:2] != (3, 11):
+    sys.exit(f"setup: tfcompress needs Python 3.11 (TensorFlow 2.21 wheels), found {sys.version.split()[0]}")
+PY
+
+# Reinstall only when pyproject.toml changed since the last successful install.
+stamp=.venv/.tfcompress-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  echo "setup: installing tfcompress and its dependencies into .venv (first time: a few minutes, ~2.5 GB)" >&2
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+  echo "$want" > "$stamp"
+fi
