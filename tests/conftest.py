@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
-
-TINY_INTENTS = {
-    "lights_on": ["turn on the {} lights", "switch the {} light on", "lights on in the {}"],
-    "lights_off": ["turn off the {} lights", "switch the {} light off", "lights off in the {}"],
-    "play_music": ["play some {} music", "put on {} songs", "i want to hear {} tunes"],
-    "weather": ["what is the weather in {}", "will it rain in {}", "forecast for {} please"],
-}
-FILLERS = ["kitchen", "bedroom", "garden", "office", "hall", "jazz", "rock", "paris", "oslo", "rome", "lima", "attic"]
-
-
-def tiny_records(offset: int, count: int) -> list[dict]:
-    records = []
-    for intent, templates in TINY_INTENTS.items():
-        for k in range(count):
-            template = templates[(k + offset) % len(templates)]
-            records.append({"text": template.format(FILLERS[(k * 5 + offset) % len(FILLERS)]), "intent": intent})
-    return records
-
-
-def write_jsonl(path: Path, records: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
+from tests.helpers import tiny_records, write_jsonl
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from conftest import SHARED_DATASETS, tiny_records, write_jsonl
+from tests.helpers import SHARED_DATASETS, tiny_records, write_jsonl
 from tfcompress.data import load_dataset, read_split
 from tfcompress.data.dataset import holdout_split
 from tfcompress.errors import DatasetError
