@@ -13,7 +13,6 @@ The directory is built aside and renamed into place, so it is complete or absent
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +96,3 @@ def c_io_defines(manifest: dict) -> dict[str, int | float]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def load_manifest(out_dir: str | Path) -> dict:
-    return json.loads((Path(out_dir) / MANIFEST_FILE).read_text())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from tfcompress.errors import ModelFileError
@@ -14,7 +13,6 @@ FILE_IDENTIFIER = b"TFL3"
 
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 _TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-_TYPE_BYTES = {"float32": 4, "int32": 4, "int8": 1, "uint8": 1, "int16": 2, "int64": 8, "bool": 1, "float16": 2}
 
 
 @dataclass
@@ -27,10 +25,6 @@ class TensorInfo:
     zero_points: list[int]
     quantized_dimension: int
     constant_bytes: int  # bytes of constant data stored in the file (0 for activations)
-
-    @property
-    def size_bytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * _TYPE_BYTES.get(self.dtype, 1) if self.shape else _TYPE_BYTES.get(self.dtype, 1)
 
 
 @dataclass

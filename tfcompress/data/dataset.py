@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +160,3 @@ def make_dataset(
     if oos_label is not None and oos_label not in known:
         oos_label = None
     return IntentDataset(name, train, valid, test, labels, oos_label)
-
-
-def label_counts(split: Split) -> Counter:
-    return Counter(split.intents)
