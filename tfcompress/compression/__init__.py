@@ -1,0 +1,1 @@
+"""Compression of trained models into structured weight matrices (LMF, HMF, KP, DKP)."""
