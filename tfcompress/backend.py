@@ -1,7 +1,7 @@
 """The one module that imports TensorFlow and Keras.
 
-tensorflow-model-optimization 0.8 only works with Keras 2 (`tf_keras`), so the whole
-project uses it; moving to another Keras is an edit here and nowhere else.
+tensorflow-model-optimization 0.8 (`tfmot`, imported here too) only works with Keras 2
+(`tf_keras`), so the whole project uses it; moving to another Keras is an edit here and nowhere else.
 """
 
 import contextlib
@@ -44,5 +44,6 @@ with quiet_native_stderr():
 
     tf.get_logger().setLevel("ERROR")
     tf.config.list_physical_devices("GPU")  # the CUDA probe logs once, here
+    import tensorflow_model_optimization as tfmot
 
-__all__ = ["tf", "keras", "quiet_native_stderr"]
+__all__ = ["tf", "keras", "tfmot", "quiet_native_stderr"]

@@ -14,13 +14,13 @@ def test_matches_keras_reference_cell(cell):
     if cell == "lstm":
         ref = keras.layers.LSTM(4)
         ref(x)
-        ref.set_weights([ours.input_kernel.numpy(), ours.recurrent_kernel.numpy(), ours.bias.numpy()])
+        ref.set_weights([ours.input_kernel.to_dense(), ours.recurrent_kernel.to_dense(), ours.bias.numpy()])
     else:
         ref = keras.layers.GRU(4, reset_after=True)
         ref(x)
         bias = np.stack([ours.bias.numpy(), np.random.default_rng(1).normal(size=12).astype(np.float32)])
         ours.recurrent_bias.assign(bias[1])
-        ref.set_weights([ours.input_kernel.numpy(), ours.recurrent_kernel.numpy(), bias])
+        ref.set_weights([ours.input_kernel.to_dense(), ours.recurrent_kernel.to_dense(), bias])
     np.testing.assert_allclose(ours(x).numpy(), ref(x).numpy(), rtol=1e-5, atol=1e-6)
 
 

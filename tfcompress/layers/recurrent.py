@@ -8,29 +8,33 @@ the tokenizer left-pads, so the last step is always the last word.
 
 from __future__ import annotations
 
-from tfcompress.backend import keras, tf
+from tfcompress.backend import keras, tf, tfmot
+from tfcompress.layers.structured import Structure, StructuredMatrix
 
 CELLS = ("lstm", "gru")
 _GATES = {"lstm": 4, "gru": 3}
 
 
 @keras.utils.register_keras_serializable(package="tfcompress")
-class UnrolledRNN(keras.layers.Layer):
-    def __init__(self, units: int, cell: str = "lstm", **kwargs):
+class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
+    """LSTM or GRU; its input and recurrent matrices may each be any structure."""
+
+    def __init__(self, units: int, cell: str = "lstm", input_structure: Structure | dict | None = None,
+                 recurrent_structure: Structure | dict | None = None, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         self.units = units
         self.cell = cell
+        as_structure = lambda s: s if isinstance(s, Structure) else Structure.from_json(s)  # noqa: E731
+        self.input_structure = as_structure(input_structure)
+        self.recurrent_structure = as_structure(recurrent_structure)
 
     def build(self, input_shape):
         gates = _GATES[self.cell] * self.units
-        self.input_kernel = self.add_weight(
-            "input_kernel", shape=(int(input_shape[-1]), gates), initializer="glorot_uniform"
-        )
-        self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", shape=(self.units, gates), initializer="orthogonal"
-        )
+        self.input_kernel = StructuredMatrix(self, "input_kernel", int(input_shape[-1]), gates, self.input_structure)
+        self.recurrent_kernel = StructuredMatrix(self, "recurrent_kernel", self.units, gates,
+                                                 self.recurrent_structure, "orthogonal")
         bias_init = "zeros"
         if self.cell == "lstm":  # forget-gate bias 1, as Keras' unit_forget_bias
             u = self.units
@@ -42,36 +46,44 @@ class UnrolledRNN(keras.layers.Layer):
             self.recurrent_bias = self.add_weight("recurrent_bias", shape=(gates,), initializer="zeros")
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         steps = inputs.shape[1]
-        projected = tf.matmul(inputs, self.input_kernel) + self.bias  # [batch, steps, gates]
+        projected = self.input_kernel.matmul(inputs, training=training) + self.bias  # [batch, steps, gates]
         h = tf.zeros_like(projected[:, 0, : self.units])
         c = h
         for t in range(steps):
             x_t = projected[:, t, :]
             if self.cell == "lstm":
-                h, c = self._lstm_step(x_t, h, c)
+                h, c = self._lstm_step(x_t, h, c, training)
             else:
-                h = self._gru_step(x_t, h)
+                h = self._gru_step(x_t, h, training)
         return h
 
-    def _lstm_step(self, x_t, h, c):
-        z = x_t + tf.matmul(h, self.recurrent_kernel)
+    def _lstm_step(self, x_t, h, c, training):
+        z = x_t + self.recurrent_kernel.matmul(h, training=training)
         i, f, g, o = tf.split(z, 4, axis=-1)
         c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c), c
 
-    def _gru_step(self, x_t, h):
+    def _gru_step(self, x_t, h, training):
         # Keras' reset_after variant: r gates the recurrent projection after the product.
-        hz, hr, hn = tf.split(tf.matmul(h, self.recurrent_kernel) + self.recurrent_bias, 3, axis=-1)
+        hz, hr, hn = tf.split(self.recurrent_kernel.matmul(h, training=training) + self.recurrent_bias, 3, axis=-1)
         xz, xr, xn = tf.split(x_t, 3, axis=-1)
         z = tf.sigmoid(xz + hz)
         r = tf.sigmoid(xr + hr)
         n = tf.tanh(xn + r * hn)
         return n + z * (h - n)
 
+    def matrices(self) -> dict[str, StructuredMatrix]:
+        return {"input_kernel": self.input_kernel, "recurrent_kernel": self.recurrent_kernel}
+
+    def get_prunable_weights(self):
+        return [m.w for m in self.matrices().values() if m.structure.kind == "dense"]
+
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "cell": self.cell}
+        return {**super().get_config(), "units": self.units, "cell": self.cell,
+                "input_structure": self.input_structure.to_json(),
+                "recurrent_structure": self.recurrent_structure.to_json()}
