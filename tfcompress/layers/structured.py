@@ -107,8 +107,11 @@ class StructuredMatrix:
                  initializer="glorot_uniform"):
         structure.check(rows, cols)
         self.rows, self.cols, self.structure, self.name = rows, cols, structure, name
-        add = lambda suffix, shape, init=initializer, trainable=True: layer.add_weight(  # noqa: E731
-            f"{name}_{suffix}" if suffix else name, shape=shape, initializer=init, trainable=trainable)
+        def add(suffix, shape, init=initializer, trainable=True):
+            init = keras.initializers.get(init)  # a fresh instance per weight: factors differ
+            return layer.add_weight(f"{name}_{suffix}" if suffix else name, shape=shape,
+                                    initializer=init.__class__.from_config(init.get_config()), trainable=trainable)
+
         kind, r = structure.kind, structure.rank
         if kind == "dense":
             self.w = add("", (rows, cols))
