@@ -1,5 +1,5 @@
 """Model architectures."""
 
-from tfcompress.models.classifier import ENCODERS, INPUT_NAME, ClassifierConfig, build_classifier
+from tfcompress.models.classifier import ENCODERS, INPUT_NAME, ClassifierConfig, build_classifier, matrices
 
-__all__ = ["ClassifierConfig", "build_classifier", "ENCODERS", "INPUT_NAME"]
+__all__ = ["ClassifierConfig", "build_classifier", "matrices", "ENCODERS", "INPUT_NAME"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from tfcompress.backend import keras
-from tfcompress.layers import CELLS, PaddedEmbedding, UnrolledRNN
+from tfcompress.layers import CELLS, PaddedEmbedding, Structure, StructuredDense, StructuredMatrix, UnrolledRNN
 
 ENCODERS = ("pooled", *CELLS)
 INPUT_NAME = "token_ids"
@@ -23,6 +23,11 @@ class ClassifierConfig:
     rnn_units: int = 64
     head_units: int = 128  # 0: logits straight from the encoder
     dropout: float = 0.2
+    # Matrix name (see `matrices`) -> Structure JSON; absent matrices are dense.
+    structures: dict = field(default_factory=dict)
+
+    def structure(self, matrix: str) -> Structure:
+        return Structure.from_json(self.structures.get(matrix))
 
     def __post_init__(self):
         if self.encoder not in ENCODERS:
@@ -39,15 +44,27 @@ class ClassifierConfig:
 
 def build_classifier(config: ClassifierConfig) -> keras.Model:
     token_ids = keras.Input(shape=(config.max_length,), dtype="int32", name=INPUT_NAME)
-    x = PaddedEmbedding(config.vocab_size, config.embedding_dim, name="embedding")(token_ids)
+    x = PaddedEmbedding(config.vocab_size, config.embedding_dim, config.structure("embedding"),
+                        name="embedding")(token_ids)
     x = keras.layers.SpatialDropout1D(config.dropout, name="embedding_dropout")(x)
     if config.encoder == "pooled":
         # Mean over the whole window: the padding rows are zero, so this is the word sum / length.
         x = keras.layers.GlobalAveragePooling1D(name="pool")(x)
     else:
-        x = UnrolledRNN(config.rnn_units, cell=config.encoder, name="encoder")(x)
+        x = UnrolledRNN(config.rnn_units, cell=config.encoder, input_structure=config.structure("encoder.input"),
+                        recurrent_structure=config.structure("encoder.recurrent"), name="encoder")(x)
     if config.head_units:
-        x = keras.layers.Dense(config.head_units, activation="relu", name="hidden")(x)
+        x = StructuredDense(config.head_units, config.structure("hidden"), activation="relu", name="hidden")(x)
         x = keras.layers.Dropout(config.dropout, name="hidden_dropout")(x)
-    logits = keras.layers.Dense(config.num_classes, name="logits")(x)
+    logits = StructuredDense(config.num_classes, config.structure("logits"), name="logits")(x)
     return keras.Model(token_ids, logits, name=f"intent_{config.encoder}")
+
+
+def matrices(model: keras.Model) -> dict[str, StructuredMatrix]:
+    """Every weight matrix of a classifier by name: embedding, encoder.input, encoder.recurrent,
+    hidden, logits (the keys of ClassifierConfig.structures)."""
+    found = {}
+    for layer in model.layers:
+        for key, matrix in getattr(layer, "matrices", dict)().items():
+            found[layer.name if len(layer.matrices()) == 1 else f"{layer.name}.{key.split('_')[0]}"] = matrix
+    return found

@@ -1,0 +1,147 @@
+"""Choose a structure for every matrix of a model so the whole model meets a size target.
+
+Sizes are the bytes the deployed int8 model stores: one byte per weight value, four per bias
+(TFLite keeps int32 biases), and S's indices in the cheapest sparse format. Every
+compressible matrix gets the same compression ratio; the ratio is found by bisection, so
+the plan is the largest (most accurate) one that fits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tfcompress.errors import TfcompressError
+from tfcompress.layers.structured import Structure, sparse_storage_bytes
+
+METHODS = ("lmf", "hmf", "kp", "dkp", "prune")
+MIN_COMPRESSIBLE = 2048  # matrices smaller than this stay dense by default
+DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
+DEFAULT_CMR = 0.5
+
+
+class TargetError(TfcompressError):
+    """The size target cannot be met; says the smallest size that can."""
+
+
+@dataclass(frozen=True)
+class MatrixPlan:
+    name: str
+    rows: int
+    cols: int
+    structure: Structure | None  # None for prune (see sparsity)
+    bytes: int
+    sparsity: float = 0.0  # prune: fraction of entries removed
+
+
+def kronecker_candidates(rows: int, cols: int, max_padding: float = 0.05):
+    """((a_in, a_out), (b_in, b_out), params) for factor splits that cover rows x cols with at
+    most `max_padding` extra rows/columns."""
+    def splits(k):
+        out = []
+        for a in range(1, k + 1):
+            b = math.ceil(k / a)
+            if a * b - k <= max(1, max_padding * k):
+                out.append((a, b))
+        return out
+
+    found = {}
+    for a_in, b_in in splits(rows):
+        for a_out, b_out in splits(cols):
+            params = a_in * a_out + b_in * b_out
+            key = ((a_in, a_out), (b_in, b_out))
+            found[key] = params
+    return [(a, b, p) for (a, b), p in found.items()]
+
+
+def _best_kronecker(budget, candidates):
+    fitting = [c for c in candidates if c[2] <= budget]
+    if not fitting:  # the smallest there is
+        return min(candidates, key=lambda c: (c[2], abs(c[0][0] * c[0][1] - c[1][0] * c[1][1])))
+    # most parameters within budget; among equals the most balanced factors
+    return max(fitting, key=lambda c: (c[2], -abs(c[0][0] * c[0][1] - c[1][0] * c[1][1])))
+
+
+def structure_for_budget(method: str, rows: int, cols: int, budget: float, candidates=None,
+                         doping_share: float = DEFAULT_DOPING_SHARE, cmr: float = DEFAULT_CMR) -> Structure:
+    """The largest structure of `method` whose storage fits `budget` bytes (else the smallest)."""
+    if method in ("lmf", "hmf"):
+        rank = 1
+        while rank < min(rows, cols) and Structure(method, rank=rank + 1).storage_bytes(rows, cols) <= budget:
+            rank += 1
+        return Structure(method, rank=rank)
+    candidates = candidates if candidates is not None else kronecker_candidates(rows, cols)
+    if method == "kp":
+        a, b, _ = _best_kronecker(budget, candidates)
+        return Structure("kp", a_shape=a, b_shape=b)
+    if method == "dkp":
+        a, b, params = _best_kronecker(budget * (1 - doping_share), candidates)
+        room, size = budget - params, rows * cols
+        nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= room, size)
+        return Structure("dkp", a_shape=a, b_shape=b, density=nnz / size, cmr=cmr)
+    raise ValueError(f"unknown method {method!r}")
+
+
+def sparsity_for_budget(rows: int, cols: int, budget: float) -> float:
+    """prune: the smallest sparsity whose sparse storage fits `budget` bytes (0 if dense fits)."""
+    if rows * cols <= budget:
+        return 0.0
+    nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= budget, rows * cols)
+    return 1.0 - nnz / (rows * cols)
+
+
+def _largest_fitting(fits, upper: int) -> int:
+    """Largest k in [0, upper] with fits(k), for a monotone `fits` (binary search)."""
+    lo, hi = 0, upper
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    return lo
+
+
+def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, method: str, target_bytes: float,
+                     only: set[str] | None = None, **options) -> list[MatrixPlan]:
+    """Plan every matrix (name -> (rows, cols)); `fixed_bytes` is what stays as is (biases)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    if only and set(only) - set(shapes):
+        raise TfcompressError(f"no matrix named {sorted(set(only) - set(shapes))}; the model has {sorted(shapes)}")
+    names = [n for n, (r, c) in shapes.items() if (n in only if only else r * c >= MIN_COMPRESSIBLE)]
+    kp_candidates = {n: kronecker_candidates(*shapes[n]) for n in names} if method in ("kp", "dkp") else {}
+    fixed_bytes += sum(r * c for n, (r, c) in shapes.items() if n not in names)
+
+    def choose(name: str, budget: float) -> MatrixPlan:
+        rows, cols = shapes[name]
+        if method == "prune":
+            sparsity = sparsity_for_budget(rows, cols, budget)
+            nnz = round((1 - sparsity) * rows * cols)
+            size = rows * cols if sparsity == 0 else sparse_storage_bytes(rows, cols, nnz)
+            return MatrixPlan(name, rows, cols, None, size, sparsity)
+        s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), **options)
+        return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols))
+
+    def at_ratio(ratio: float) -> list[MatrixPlan]:
+        return [choose(n, shapes[n][0] * shapes[n][1] / ratio) for n in names]
+
+    def total(plans) -> int:
+        return fixed_bytes + sum(p.bytes for p in plans)
+
+    smallest = total([choose(n, 0) for n in names])
+    if smallest > target_bytes:
+        raise TargetError(f"cannot compress to {target_bytes:,.0f} bytes with {method}: the smallest achievable is "
+                          f"{smallest:,} bytes" + (" (matrices left dense count too; name more with --layers)"
+                                                   if len(names) < len(shapes) else ""))
+    lo, hi = 1.0, 2.0
+    while total(at_ratio(hi)) > target_bytes:
+        lo, hi = hi, hi * 2
+    for _ in range(30):  # the smallest uniform ratio (largest model) that fits
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if total(at_ratio(mid)) <= target_bytes else (mid, hi)
+    plans = {p.name: p for p in at_ratio(hi)}
+    # Spend what rounding left over, largest matrices first.
+    for name in sorted(names, key=lambda n: -shapes[n][0] * shapes[n][1]):
+        slack = target_bytes - total(plans.values())
+        bigger = choose(name, plans[name].bytes + slack)
+        if bigger.bytes > plans[name].bytes and total(plans.values()) - plans[name].bytes + bigger.bytes <= target_bytes:
+            plans[name] = bigger
+    return [plans[n] for n in names]
