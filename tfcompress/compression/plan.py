@@ -106,7 +106,15 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         raise ValueError(f"method must be one of {METHODS}")
     if only and set(only) - set(shapes):
         raise TfcompressError(f"no matrix named {sorted(set(only) - set(shapes))}; the model has {sorted(shapes)}")
-    names = [n for n, (r, c) in shapes.items() if (n in only if only else r * c >= MIN_COMPRESSIBLE)]
+    if not only:  # the large matrices first; all of them if that cannot meet the target
+        large = {n for n, (r, c) in shapes.items() if r * c >= MIN_COMPRESSIBLE}
+        if large and large != set(shapes):
+            try:
+                return plan_compression(shapes, fixed_bytes, method, target_bytes, only=large, **options)
+            except TargetError:
+                pass
+        only = set(shapes)
+    names = [n for n in shapes if n in only]
     kp_candidates = {n: kronecker_candidates(*shapes[n]) for n in names} if method in ("kp", "dkp") else {}
     fixed_bytes += sum(r * c for n, (r, c) in shapes.items() if n not in names)
 
@@ -129,7 +137,7 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
     smallest = total([choose(n, 0) for n in names])
     if smallest > target_bytes:
         raise TargetError(f"cannot compress to {target_bytes:,.0f} bytes with {method}: the smallest achievable is "
-                          f"{smallest:,} bytes" + (" (matrices left dense count too; name more with --layers)"
+                          f"{smallest:,} bytes" + (f" with only {', '.join(names)} compressed"
                                                    if len(names) < len(shapes) else ""))
     lo, hi = 1.0, 2.0
     while total(at_ratio(hi)) > target_bytes:

@@ -1,0 +1,219 @@
+"""`tfcompress compress`: structured (or pruned) model at a size target, fine-tuned on the task."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from tfcompress.artifacts import TrainedModel
+from tfcompress.backend import keras, quiet_native_stderr, tfmot
+from tfcompress.compression.doping import DopingSchedule
+from tfcompress.compression.plan import DEFAULT_CMR, DEFAULT_DOPING_SHARE, MatrixPlan, plan_compression
+from tfcompress.data import IntentDataset
+from tfcompress.errors import TfcompressError
+from tfcompress.layers.structured import sparse_storage_bytes
+from tfcompress.models import build_classifier, matrices
+from tfcompress.training import evaluate_float
+
+BIAS_BYTES = 4  # TFLite stores int32 biases
+
+
+@dataclass(frozen=True)
+class CompressOptions:
+    method: str = "dkp"
+    target_ratio: float | None = 25.0
+    target_bytes: int | None = None
+    layers: tuple[str, ...] = ()  # empty: every matrix worth compressing
+    epochs: int = 15
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 3
+    doping_share: float = DEFAULT_DOPING_SHARE
+    cmr: float = DEFAULT_CMR
+    anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
+    seed: int = 0
+
+
+def parse_target(text: str) -> tuple[float | None, int | None]:
+    """'25x' -> ratio 25; '20kb' / '20480' -> bytes."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(x|kb|kib|b)?\s*", text.lower())
+    if not m:
+        raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
+    value, unit = float(m.group(1)), m.group(2) or "b"
+    if unit == "x":
+        return value, None
+    return None, int(value * (1024 if unit in ("kb", "kib") else 1))
+
+
+def model_bytes(model) -> tuple[int, dict[str, int]]:
+    """(total, per matrix) storage bytes of a classifier at int8, as the planner counts them."""
+    per = {name: m.storage_bytes() for name, m in matrices(model).items()}
+    return per_total(model, per), per
+
+
+def per_total(model, per: dict[str, int]) -> int:
+    biases = sum(int(np.prod(w.shape)) for w in model.weights if "bias" in w.name)
+    return sum(per.values()) + BIAS_BYTES * biases
+
+
+def compress_model(trained: TrainedModel, dataset: IntentDataset, options: CompressOptions,
+                   verbose: int | None = None) -> tuple[TrainedModel, dict]:
+    """Returns the fine-tuned compressed model and its report."""
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
+    keras.utils.set_random_seed(options.seed)
+    dense = matrices(trained.model)
+    if not dense or any(m.structure.kind != "dense" for m in dense.values()):
+        raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
+    base_bytes, _ = model_bytes(trained.model)
+    target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
+    fixed = per_total(trained.model, {})
+    plans = plan_compression({n: (m.rows, m.cols) for n, m in dense.items()}, fixed, options.method, target,
+                             only=set(options.layers) or None,
+                             **({} if options.method != "dkp" else {"doping_share": options.doping_share,
+                                                                    "cmr": options.cmr}))
+    before = trained.metrics or evaluate_float(trained, dataset)
+    if options.method == "prune":
+        model = _prune_and_finetune(trained, dataset, plans, options, verbose)
+        config = trained.config
+    else:
+        structures = {p.name: p.structure.to_json() for p in plans}
+        config = replace(trained.config, structures={**trained.config.structures, **structures})
+        model = build_classifier(config)
+        _copy_weights(trained.model, model)
+        _finetune(model, trained, dataset, options, verbose)
+    compressed = TrainedModel(model=model, tokenizer=trained.tokenizer, labels=trained.labels, config=config,
+                              oos_label=trained.oos_label,
+                              info={**trained.info, "parameters": int(model.count_params()),
+                                    "compression": {"method": options.method}})
+    compressed.metrics = evaluate_float(compressed, dataset)
+    report = _report(trained, compressed, plans, base_bytes, target, options, before)
+    compressed.info["compression"] = report
+    return compressed, report
+
+
+def _copy_weights(source, target) -> None:
+    """Biases copied; each structured matrix initialised from its dense original (SVD, NKP, residual)."""
+    src, dst = matrices(source), matrices(target)
+    for name, matrix in dst.items():
+        matrix.assign_from_dense(src[name].to_dense())
+    for layer in target.layers:
+        original = {w.name: w for w in source.get_layer(layer.name).weights}
+        for w in layer.weights:
+            if "bias" in w.name:
+                w.assign(original[w.name])
+
+
+def _fit(model, trained, dataset, options, callbacks, verbose, start_from_epoch=0):
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=options.patience,
+                                         restore_best_weights=True, start_from_epoch=start_from_epoch)
+    x = trained.tokenizer.encode_batch(dataset.train.texts)
+    y = np.asarray(dataset.label_ids(dataset.train))
+    xv = trained.tokenizer.encode_batch(dataset.valid.texts)
+    yv = np.asarray(dataset.label_ids(dataset.valid))
+    with quiet_native_stderr():
+        model.fit(x, y, validation_data=(xv, yv), epochs=options.epochs, batch_size=options.batch_size,
+                  callbacks=[stop, *callbacks], verbose=verbose)
+
+
+def _anneal_steps(trained, dataset, options) -> tuple[int, int]:
+    steps_per_epoch = math.ceil(len(dataset.train) / options.batch_size)
+    end = max(1, int(options.anneal_fraction * options.epochs * steps_per_epoch))
+    return end, math.ceil(end / steps_per_epoch)
+
+
+def _finetune(model, trained, dataset, options, verbose) -> None:
+    callbacks, start = [], 0
+    if options.method == "dkp":
+        end, start = _anneal_steps(trained, dataset, options)
+        callbacks.append(DopingSchedule(matrices(model).values(), end, frequency=max(1, end // 20)))
+    _fit(model, trained, dataset, options, callbacks, verbose, start_from_epoch=start)
+
+
+def _prune_and_finetune(trained, dataset, plans: list[MatrixPlan], options, verbose):
+    """Magnitude pruning with tensorflow-model-optimization, each matrix to its planned sparsity."""
+    sparsity = {p.name: p.sparsity for p in plans}
+    end, start = _anneal_steps(trained, dataset, options)
+    by_layer = {}
+    for name, matrix in matrices(trained.model).items():
+        by_layer.setdefault(name.split(".")[0], []).append(sparsity.get(name, 0.0))
+
+    def wrap(layer):
+        target = max(by_layer.get(layer.name, [0.0]))
+        if target <= 0:
+            return layer
+        schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
+                                                        frequency=max(1, end // 20))
+        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+
+    clone = keras.models.clone_model(trained.model, clone_function=wrap)
+    clone.set_weights(trained.model.get_weights()) if len(clone.weights) == len(trained.model.weights) else \
+        _copy_into_pruned(trained.model, clone)
+    _fit(clone, trained, dataset, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
+    return tfmot.sparsity.keras.strip_pruning(clone)
+
+
+def _copy_into_pruned(source, pruned) -> None:
+    for layer in pruned.layers:
+        inner = getattr(layer, "layer", layer)
+        original = source.get_layer(inner.name)
+        inner.set_weights(original.get_weights())
+
+
+def _report(base, compressed, plans, base_bytes, target, options, before) -> dict:
+    dense = matrices(base.model)
+    rows = []
+    for name, matrix in matrices(compressed.model).items():
+        if options.method == "prune":
+            nnz = int(np.count_nonzero(matrix.to_dense()))
+            size = matrix.rows * matrix.cols if nnz == matrix.rows * matrix.cols else \
+                sparse_storage_bytes(matrix.rows, matrix.cols, nnz)
+            structure = {"kind": "pruned", "density": nnz / (matrix.rows * matrix.cols)}
+            params = nnz
+        else:
+            size, params, structure = matrix.storage_bytes(), matrix.parameter_count(), matrix.structure.to_json()
+            structure = {k: v for k, v in structure.items() if v not in (0, 0.0, [0, 0])}
+        rows.append({"matrix": name, "shape": [matrix.rows, matrix.cols], "structure": structure,
+                     "dense_parameters": dense[name].rows * dense[name].cols, "parameters": params,
+                     "bytes": size, "ratio": dense[name].rows * dense[name].cols / max(size, 1)})
+    total = per_total(compressed.model, {r["matrix"]: r["bytes"] for r in rows})
+    notes = []
+    if options.method == "dkp":
+        notes.append("the builtin-op .tflite stores each doping matrix S densified (int8), so the .tflite is larger "
+                     "than the bytes counted here; the fused custom op stores S sparse")
+    if options.method == "prune":
+        notes.append("the .tflite stores pruned matrices dense; the bytes here count their sparse storage")
+    return {
+        "method": options.method,
+        "target_bytes": int(target),
+        "uncompressed_bytes": base_bytes,
+        "compressed_bytes": total,
+        "ratio": base_bytes / total,
+        "matrices": rows,
+        "accuracy_before": {k: v.get("accuracy") for k, v in before.items()},
+        "accuracy_after": {k: v.get("accuracy") for k, v in compressed.metrics.items()},
+        "metrics_before": before,
+        "metrics_after": compressed.metrics,
+        "options": {k: v for k, v in vars(options).items()},
+        "notes": notes,
+    }
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['method']}: {report['uncompressed_bytes']:,} -> {report['compressed_bytes']:,} bytes "
+             f"({report['ratio']:.1f}x; target {report['target_bytes']:,})",
+             f"{'matrix':<20}{'shape':>12}{'dense params':>14}{'params':>10}{'bytes':>10}{'ratio':>8}  structure"]
+    for r in report["matrices"]:
+        s = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r["structure"].items()}
+        lines.append(f"{r['matrix']:<20}{'x'.join(map(str, r['shape'])):>12}{r['dense_parameters']:>14,}"
+                     f"{r['parameters']:>10,}{r['bytes']:>10,}{r['ratio']:>7.1f}x  {s}")
+    for split in report["accuracy_after"]:
+        b, a = report["accuracy_before"].get(split), report["accuracy_after"][split]
+        lines.append(f"{split} accuracy: {b:.4f} -> {a:.4f}" if b is not None else f"{split} accuracy: {a:.4f}")
+    lines += [f"note: {n}" for n in report["notes"]]
+    return "\n".join(lines)
