@@ -131,6 +131,43 @@ def format_eval(report: dict) -> str:
 
 
 @main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Compressed model directory.")
+@click.option("--method", type=click.Choice(["dkp", "kp", "hmf", "lmf", "prune", "small"]), default="dkp",
+              show_default=True, help="small: a dense model of the same family trained from scratch to the size.")
+@click.option("--target", default="25x", show_default=True, help="Whole-model ratio (25x) or size (20kb, 20480).")
+@click.option("--target-kb", type=float, default=None, help="Whole-model size in KiB (overrides --target).")
+@click.option("--layers", default="", help="Comma-separated matrices to compress (default: all worth it): "
+              "embedding, encoder.input, encoder.recurrent, hidden, logits.")
+@click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
+@data_dir_option
+@click.option("--epochs", type=int, default=15, show_default=True)
+@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--patience", type=int, default=3, show_default=True)
+@click.option("--doping-share", type=float, default=0.5, show_default=True, help="dkp: budget share of S.")
+@click.option("--cmr", type=float, default=0.5, show_default=True, help="dkp: co-matrix dropout rate.")
+@click.option("--anneal-fraction", type=float, default=0.5, show_default=True,
+              help="dkp/prune: share of fine-tuning steps spent annealing to the target density.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@_user_errors
+def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec, data_dir, **options):
+    """Compress a trained model to a size target and fine-tune it on the task."""
+    from tfcompress.artifacts import TrainedModel
+    from tfcompress.compression.compress import CompressOptions, compress_model, format_report, parse_target
+    from tfcompress.data import load_dataset
+
+    ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else parse_target(target)
+    trained = TrainedModel.load(model_dir)
+    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
+    compressed, report = compress_model(trained, dataset, CompressOptions(
+        method=method, target_ratio=ratio, target_bytes=size,
+        layers=tuple(n.strip() for n in layers.split(",") if n.strip()), **options))
+    compressed.save(out_dir)
+    click.echo(format_report(report))
+    click.echo(f"saved {out_dir}")
+
+
+@main.command()
 @click.argument("tflite_path", type=click.Path(path_type=Path))
 @click.option("--tensors/--no-tensors", default=True, show_default=True, help="List every tensor.")
 @_user_errors

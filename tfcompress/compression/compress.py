@@ -70,12 +70,17 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
         raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
     base_bytes, _ = model_bytes(trained.model)
     target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
+    before = trained.metrics or evaluate_float(trained, dataset)
+    if options.method == "small":
+        compressed = _train_small_dense(trained, dataset, target, options, verbose)
+        report = _report(trained, compressed, base_bytes, target, options, before)
+        compressed.info["compression"] = report
+        return compressed, report
     fixed = per_total(trained.model, {})
     plans = plan_compression({n: (m.rows, m.cols) for n, m in dense.items()}, fixed, options.method, target,
                              only=set(options.layers) or None,
                              **({} if options.method != "dkp" else {"doping_share": options.doping_share,
                                                                     "cmr": options.cmr}))
-    before = trained.metrics or evaluate_float(trained, dataset)
     if options.method == "prune":
         model = _prune_and_finetune(trained, dataset, plans, options, verbose)
         config = trained.config
@@ -90,7 +95,7 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
                               info={**trained.info, "parameters": int(model.count_params()),
                                     "compression": {"method": options.method}})
     compressed.metrics = evaluate_float(compressed, dataset)
-    report = _report(trained, compressed, plans, base_bytes, target, options, before)
+    report = _report(trained, compressed, base_bytes, target, options, before)
     compressed.info["compression"] = report
     return compressed, report
 
@@ -101,10 +106,10 @@ def _copy_weights(source, target) -> None:
     for name, matrix in dst.items():
         matrix.assign_from_dense(src[name].to_dense())
     for layer in target.layers:
-        original = {w.name: w for w in source.get_layer(layer.name).weights}
+        original = {w.name.rsplit("/", 1)[-1]: w for w in source.get_layer(layer.name).weights}
         for w in layer.weights:
             if "bias" in w.name:
-                w.assign(original[w.name])
+                w.assign(original[w.name.rsplit("/", 1)[-1]])
 
 
 def _fit(model, trained, dataset, options, callbacks, verbose, start_from_epoch=0):
@@ -147,6 +152,7 @@ def _prune_and_finetune(trained, dataset, plans: list[MatrixPlan], options, verb
         target = max(by_layer.get(layer.name, [0.0]))
         if target <= 0:
             return layer
+        target = min(1.0, target + 0.5 / min(m.rows * m.cols for m in layer.matrices().values()))  # round down nnz
         schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
                                                         frequency=max(1, end // 20))
         return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
@@ -165,7 +171,37 @@ def _copy_into_pruned(source, pruned) -> None:
         inner.set_weights(original.get_weights())
 
 
-def _report(base, compressed, plans, base_bytes, target, options, before) -> dict:
+def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedModel:
+    """The like-for-like baseline: an uncompressed classifier of the same family within the byte budget,
+    trained from scratch. Shrinks the embedding and hidden widths (keeping their proportion) and, when
+    even width 4 does not fit, the vocabulary; the largest model that fits wins."""
+    from tfcompress.training import TrainOptions, train_classifier
+
+    base = TrainOptions(**trained.info["training"])
+    cfg = trained.config
+    head_per_dim = cfg.head_units / cfg.embedding_dim
+    rnn_per_dim = cfg.rnn_units / cfg.embedding_dim
+    best = None
+    for fraction in (1, 2, 4, 8, 16):
+        vocab = max(16, cfg.vocab_size // fraction)
+        for dim in range(cfg.embedding_dim, 1, -1):
+            candidate = replace(base, vocab_size=vocab, embedding_dim=dim, head_units=max(2, round(head_per_dim * dim)),
+                                rnn_units=max(2, round(rnn_per_dim * dim)), max_length=cfg.max_length)
+            size = model_bytes(build_classifier(replace(
+                cfg, vocab_size=vocab, embedding_dim=dim, head_units=candidate.head_units,
+                rnn_units=candidate.rnn_units)))[0]
+            if size <= target:
+                if best is None or size > best[0]:
+                    best = (size, candidate)
+                break
+    if best is None:
+        raise TfcompressError(f"no dense {cfg.encoder} classifier fits in {target:,.0f} bytes")
+    small = train_classifier(dataset, replace(best[1], seed=options.seed), verbose=verbose)
+    small.info["compression"] = {"method": "small"}
+    return small
+
+
+def _report(base, compressed, base_bytes, target, options, before) -> dict:
     dense = matrices(base.model)
     rows = []
     for name, matrix in matrices(compressed.model).items():
@@ -178,9 +214,10 @@ def _report(base, compressed, plans, base_bytes, target, options, before) -> dic
         else:
             size, params, structure = matrix.storage_bytes(), matrix.parameter_count(), matrix.structure.to_json()
             structure = {k: v for k, v in structure.items() if v not in (0, 0.0, [0, 0])}
+        original = dense[name].rows * dense[name].cols
         rows.append({"matrix": name, "shape": [matrix.rows, matrix.cols], "structure": structure,
-                     "dense_parameters": dense[name].rows * dense[name].cols, "parameters": params,
-                     "bytes": size, "ratio": dense[name].rows * dense[name].cols / max(size, 1)})
+                     "dense_parameters": original, "parameters": params, "bytes": size,
+                     "ratio": original / max(size, 1)})
     total = per_total(compressed.model, {r["matrix"]: r["bytes"] for r in rows})
     notes = []
     if options.method == "dkp":
