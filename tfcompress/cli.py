@@ -168,6 +168,27 @@ def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec
 
 
 @main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--ratios", default="10,25,50", show_default=True, help="Whole-model compression ratios.")
+@click.option("--methods", default="dkp,kp,hmf,lmf,prune,small", show_default=True)
+@click.option("--epochs", type=int, default=15, show_default=True, help="Fine-tuning epochs per run.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
+@data_dir_option
+@_user_errors
+def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
+    """Benchmark: every compression method at every ratio, float and int8 test accuracy."""
+    from tfcompress.artifacts import TrainedModel
+    from tfcompress.benchmarks import format_pareto, pareto as run_pareto
+    from tfcompress.data import load_dataset
+
+    trained = TrainedModel.load(model_dir)
+    dataset = load_dataset(trained.info["dataset_spec"], data_dir)
+    results = run_pareto(trained, dataset, [float(r) for r in ratios.split(",")], methods.split(","), epochs,
+                         out_path=out_path, log=lambda m: click.echo(m, err=True))
+    click.echo(format_pareto(results))
+
+
+@main.command()
 @click.argument("tflite_path", type=click.Path(path_type=Path))
 @click.option("--tensors/--no-tensors", default=True, show_default=True, help="List every tensor.")
 @_user_errors

@@ -1,0 +1,63 @@
+"""Benchmark runs that docs/benchmarks.md reports: the compression Pareto table."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from tfcompress import fileio
+from tfcompress.artifacts import TrainedModel
+from tfcompress.compression.compress import CompressOptions, compress_model, model_bytes
+from tfcompress.data import IntentDataset
+
+PARETO_METHODS = ("dkp", "kp", "hmf", "lmf", "prune", "small")
+
+
+def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: str) -> dict:
+    from converters.tflite import convert_int8, representative_sample
+    from tfcompress.evaluation import evaluate_float_and_int8
+
+    tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
+    result = evaluate_float_and_int8(trained, tflite, dataset, "test", interpreter)
+    return {"float": result["float"], "int8": result["int8"], "tflite_bytes": len(tflite)}
+
+
+def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=PARETO_METHODS, epochs: int = 15,
+           interpreter: str = "litert-ref", out_path=None, log: Callable[[str], None] = print) -> dict:
+    """Every method at every whole-model ratio, float and int8 test metrics; saved after each run."""
+    base = _int8_metrics(trained, dataset, interpreter)
+    results = {"dataset": dataset.name, "encoder": trained.config.encoder, "interpreter": interpreter,
+               "baseline": {"bytes": model_bytes(trained.model)[0], "parameters": trained.info["parameters"],
+                            **base}, "runs": []}
+    for ratio in ratios:
+        for method in methods:
+            started = time.monotonic()
+            compressed, report = compress_model(trained, dataset, CompressOptions(method=method, target_ratio=ratio,
+                                                                                 epochs=epochs), verbose=0)
+            run = {"method": method, "target_ratio": ratio, "ratio": report["ratio"],
+                   "bytes": report["compressed_bytes"], "valid_accuracy": report["accuracy_after"]["valid"],
+                   **_int8_metrics(compressed, dataset, interpreter),
+                   "seconds": round(time.monotonic() - started, 1)}
+            results["runs"].append(run)
+            log(f"{dataset.name} {ratio:g}x {method}: {run['bytes']:,} bytes, float {run['float']['accuracy']:.4f}, "
+                f"int8 {run['int8']['accuracy']:.4f} ({run['seconds']} s)")
+            if out_path:
+                fileio.write_json(out_path, results)
+    return results
+
+
+def format_pareto(results: dict) -> str:
+    """A markdown table: one row per method and ratio, the baseline first."""
+    oos = "in_scope_accuracy" in results["baseline"]["float"]
+    head = "| ratio | method | bytes | float acc | int8 acc |" + (" float in-scope | int8 in-scope |" if oos else "")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def row(label, method, run):
+        cells = [label, method, f"{run['bytes']:,}", f"{run['float']['accuracy']:.2%}", f"{run['int8']['accuracy']:.2%}"]
+        if oos:
+            cells += [f"{run['float']['in_scope_accuracy']:.2%}", f"{run['int8']['in_scope_accuracy']:.2%}"]
+        return "| " + " | ".join(cells) + " |"
+
+    lines.append(row("1x", "uncompressed", results["baseline"]))
+    lines += [row(f"{r['ratio']:.1f}x", r["method"], r) for r in results["runs"]]
+    return "\n".join(lines)
