@@ -80,6 +80,8 @@ def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: Train
         "outputs": [io(i) for i in summary.outputs],
         "tokenizer": {"max_length": trained.tokenizer.max_length, "vocab_size": trained.tokenizer.vocab_size},
         "labels": len(trained.labels),
+        "compression": {k: v for k, v in trained.info.get("compression", {}).items()
+                        if k in ("method", "uncompressed_bytes", "compressed_bytes", "ratio", "notes")},
         **extra,
     }
 
