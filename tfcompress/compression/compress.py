@@ -11,6 +11,7 @@ import numpy as np
 
 from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras, quiet_native_stderr, tfmot
+from tfcompress.compression import decompose
 from tfcompress.compression.doping import DopingSchedule
 from tfcompress.compression.plan import DEFAULT_CMR, DEFAULT_DOPING_SHARE, MatrixPlan, plan_compression
 from tfcompress.data import IntentDataset
@@ -152,7 +153,6 @@ def _prune_and_finetune(trained, dataset, plans: list[MatrixPlan], options, verb
         target = max(by_layer.get(layer.name, [0.0]))
         if target <= 0:
             return layer
-        target = min(1.0, target + 0.5 / min(m.rows * m.cols for m in layer.matrices().values()))  # round down nnz
         schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
                                                         frequency=max(1, end // 20))
         return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
@@ -161,7 +161,14 @@ def _prune_and_finetune(trained, dataset, plans: list[MatrixPlan], options, verb
     clone.set_weights(trained.model.get_weights()) if len(clone.weights) == len(trained.model.weights) else \
         _copy_into_pruned(trained.model, clone)
     _fit(clone, trained, dataset, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
-    return tfmot.sparsity.keras.strip_pruning(clone)
+    model = tfmot.sparsity.keras.strip_pruning(clone)
+    # tfmot keeps every weight tied at its threshold; trim to exactly the planned count.
+    for name, matrix in matrices(model).items():
+        if sparsity.get(name, 0.0) > 0:
+            w = matrix.to_dense()
+            keep = decompose.largest_entries(w, round((1 - sparsity[name]) * w.size))
+            matrix.w.assign(keep.to_dense())
+    return model
 
 
 def _copy_into_pruned(source, pruned) -> None:
