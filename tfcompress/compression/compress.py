@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -10,10 +9,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tfcompress.artifacts import TrainedModel
-from tfcompress.backend import keras, quiet_native_stderr, tfmot
-from tfcompress.compression import decompose
-from tfcompress.compression.doping import DopingSchedule
-from tfcompress.compression.plan import DEFAULT_CMR, DEFAULT_DOPING_SHARE, MatrixPlan, plan_compression
+from tfcompress.backend import keras
+from tfcompress.compression.finetune import FitData, compress_and_finetune
+from tfcompress.compression.plan import DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
 from tfcompress.layers.structured import sparse_storage_bytes
@@ -82,15 +80,13 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
                              only=set(options.layers) or None,
                              **({} if options.method != "dkp" else {"doping_share": options.doping_share,
                                                                     "cmr": options.cmr}))
+    data = FitData(trained.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
+                   trained.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
+    structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
+    config = replace(trained.config, structures={**trained.config.structures, **structures})
+    model = compress_and_finetune(trained.model, lambda: build_classifier(config), data, plans, options, verbose)
     if options.method == "prune":
-        model = _prune_and_finetune(trained, dataset, plans, options, verbose)
         config = trained.config
-    else:
-        structures = {p.name: p.structure.to_json() for p in plans}
-        config = replace(trained.config, structures={**trained.config.structures, **structures})
-        model = build_classifier(config)
-        _copy_weights(trained.model, model)
-        _finetune(model, trained, dataset, options, verbose)
     compressed = TrainedModel(model=model, tokenizer=trained.tokenizer, labels=trained.labels, config=config,
                               oos_label=trained.oos_label,
                               info={**trained.info, "parameters": int(model.count_params()),
@@ -99,83 +95,6 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
     report = _report(trained, compressed, base_bytes, target, options, before)
     compressed.info["compression"] = report
     return compressed, report
-
-
-def _copy_weights(source, target) -> None:
-    """Biases copied; each structured matrix initialised from its dense original (SVD, NKP, residual)."""
-    src, dst = matrices(source), matrices(target)
-    for name, matrix in dst.items():
-        matrix.assign_from_dense(src[name].to_dense())
-    for layer in target.layers:
-        original = {w.name.rsplit("/", 1)[-1]: w for w in source.get_layer(layer.name).weights}
-        for w in layer.weights:
-            if "bias" in w.name:
-                w.assign(original[w.name.rsplit("/", 1)[-1]])
-
-
-def _fit(model, trained, dataset, options, callbacks, verbose, start_from_epoch=0):
-    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=options.patience,
-                                         restore_best_weights=True, start_from_epoch=start_from_epoch)
-    x = trained.tokenizer.encode_batch(dataset.train.texts)
-    y = np.asarray(dataset.label_ids(dataset.train))
-    xv = trained.tokenizer.encode_batch(dataset.valid.texts)
-    yv = np.asarray(dataset.label_ids(dataset.valid))
-    with quiet_native_stderr():
-        model.fit(x, y, validation_data=(xv, yv), epochs=options.epochs, batch_size=options.batch_size,
-                  callbacks=[stop, *callbacks], verbose=verbose)
-
-
-def _anneal_steps(trained, dataset, options) -> tuple[int, int]:
-    steps_per_epoch = math.ceil(len(dataset.train) / options.batch_size)
-    end = max(1, int(options.anneal_fraction * options.epochs * steps_per_epoch))
-    return end, math.ceil(end / steps_per_epoch)
-
-
-def _finetune(model, trained, dataset, options, verbose) -> None:
-    callbacks, start = [], 0
-    if options.method == "dkp":
-        end, start = _anneal_steps(trained, dataset, options)
-        callbacks.append(DopingSchedule(matrices(model).values(), end, frequency=max(1, end // 20)))
-    _fit(model, trained, dataset, options, callbacks, verbose, start_from_epoch=start)
-
-
-def _prune_and_finetune(trained, dataset, plans: list[MatrixPlan], options, verbose):
-    """Magnitude pruning with tensorflow-model-optimization, each matrix to its planned sparsity."""
-    sparsity = {p.name: p.sparsity for p in plans}
-    end, start = _anneal_steps(trained, dataset, options)
-    by_layer = {}
-    for name, matrix in matrices(trained.model).items():
-        by_layer.setdefault(name.split(".")[0], []).append(sparsity.get(name, 0.0))
-
-    def wrap(layer):
-        target = max(by_layer.get(layer.name, [0.0]))
-        if target <= 0:
-            return layer
-        schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
-                                                        frequency=max(1, end // 20))
-        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
-
-    clone = keras.models.clone_model(trained.model, clone_function=wrap)
-    clone.set_weights(trained.model.get_weights()) if len(clone.weights) == len(trained.model.weights) else \
-        _copy_into_pruned(trained.model, clone)
-    _fit(clone, trained, dataset, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
-    model = tfmot.sparsity.keras.strip_pruning(clone)
-    # tfmot keeps every weight tied at its threshold; trim to exactly the planned count.
-    for name, matrix in matrices(model).items():
-        if sparsity.get(name, 0.0) > 0:
-            w = matrix.to_dense()
-            keep = decompose.largest_entries(w, round((1 - sparsity[name]) * w.size))
-            matrix.w.assign(keep.to_dense())
-    return model
-
-
-def _copy_into_pruned(source, pruned) -> None:
-    for layer in pruned.layers:
-        inner = getattr(layer, "layer", layer)
-        original = source.get_layer(inner.name)
-        inner.set_weights(original.get_weights())
 
 
 def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedModel:

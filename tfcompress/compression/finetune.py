@@ -1,0 +1,104 @@
+"""Fine-tuning shared by every compressed model: weight transfer, the doping schedule, pruning."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from tfcompress.backend import keras, quiet_native_stderr, tfmot
+from tfcompress.compression import decompose
+from tfcompress.compression.doping import DopingSchedule
+from tfcompress.compression.plan import MatrixPlan
+from tfcompress.models import matrices
+
+
+@dataclass
+class FitData:
+    """Training and validation arrays and what early stopping watches."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_valid: np.ndarray
+    y_valid: np.ndarray
+    monitor: str = "val_accuracy"
+    mode: str = "max"
+    metrics: list = field(default_factory=lambda: ["accuracy"])
+
+
+def _copy_weights(source, target) -> None:
+    """Biases copied; each structured matrix initialised from its dense original (SVD, NKP, residual)."""
+    src, dst = matrices(source), matrices(target)
+    for name, matrix in dst.items():
+        matrix.assign_from_dense(src[name].to_dense())
+    for layer in target.layers:
+        original = {w.name.rsplit("/", 1)[-1]: w for w in source.get_layer(layer.name).weights}
+        for w in layer.weights:
+            if "bias" in w.name:
+                w.assign(original[w.name.rsplit("/", 1)[-1]])
+
+
+def _fit(model, data: FitData, options, callbacks, verbose, start_from_epoch=0):
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=data.metrics)
+    stop = keras.callbacks.EarlyStopping(monitor=data.monitor, mode=data.mode, patience=options.patience,
+                                         restore_best_weights=True, start_from_epoch=start_from_epoch)
+    with quiet_native_stderr():
+        model.fit(data.x, data.y, validation_data=(data.x_valid, data.y_valid), epochs=options.epochs,
+                  batch_size=options.batch_size, callbacks=[stop, *callbacks], verbose=verbose)
+
+
+def _anneal_steps(data: FitData, options) -> tuple[int, int]:
+    """(last annealing step, first epoch early stopping may act on)."""
+    steps_per_epoch = math.ceil(len(data.x) / options.batch_size)
+    end = max(1, int(options.anneal_fraction * options.epochs * steps_per_epoch))
+    return end, math.ceil(end / steps_per_epoch)
+
+
+def compress_and_finetune(model, build: Callable[[], "keras.Model"], data: FitData, plans: list[MatrixPlan],
+                          options, verbose):
+    """The compressed model: `build()` (with the planned structures) initialised from `model` and
+    fine-tuned, DKP with its doping schedule; or, for prune, `model` pruned with tfmot."""
+    if options.method == "prune":
+        return _prune_and_finetune(model, data, plans, options, verbose)
+    compressed = build()
+    _copy_weights(model, compressed)
+    callbacks, start = [], 0
+    if options.method == "dkp":
+        end, start = _anneal_steps(data, options)
+        callbacks.append(DopingSchedule(matrices(compressed).values(), end, frequency=max(1, end // 20)))
+    _fit(compressed, data, options, callbacks, verbose, start_from_epoch=start)
+    return compressed
+
+
+def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options, verbose):
+    """Magnitude pruning with tensorflow-model-optimization, each matrix to its planned sparsity."""
+    sparsity = {p.name: p.sparsity for p in plans}
+    end, start = _anneal_steps(data, options)
+    by_layer = {}
+    for name, matrix in matrices(source).items():
+        by_layer.setdefault(name.split(".")[0], []).append(sparsity.get(name, 0.0))
+
+    def wrap(layer):
+        target = max(by_layer.get(layer.name, [0.0]))
+        if target <= 0:
+            return layer
+        schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
+                                                        frequency=max(1, end // 20))
+        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+
+    clone = keras.models.clone_model(source, clone_function=wrap)
+    for layer in clone.layers:
+        inner = getattr(layer, "layer", layer)  # inside the pruning wrapper
+        inner.set_weights(source.get_layer(inner.name).get_weights())
+    _fit(clone, data, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
+    model = tfmot.sparsity.keras.strip_pruning(clone)
+    # tfmot keeps every weight tied at its threshold; trim to exactly the planned count.
+    for name, matrix in matrices(model).items():
+        if sparsity.get(name, 0.0) > 0:
+            w = matrix.to_dense()
+            keep = decompose.largest_entries(w, round((1 - sparsity[name]) * w.size))
+            matrix.w.assign(keep.to_dense())
+    return model
