@@ -142,10 +142,11 @@ def format_eval(report: dict) -> str:
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
 @data_dir_option
 @click.option("--epochs", type=int, default=15, show_default=True)
-@click.option("--learning-rate", type=float, default=1e-3, show_default=True)
+@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
 @click.option("--patience", type=int, default=3, show_default=True)
 @click.option("--doping-share", type=float, default=0.5, show_default=True, help="dkp: budget share of S.")
-@click.option("--cmr", type=float, default=0.5, show_default=True, help="dkp: co-matrix dropout rate.")
+@click.option("--cmr", type=float, default=0.0, show_default=True,
+              help="dkp: co-matrix dropout rate (dropout on S's entries while training).")
 @click.option("--anneal-fraction", type=float, default=0.5, show_default=True,
               help="dkp/prune: share of fine-tuning steps spent annealing to the target density.")
 @click.option("--seed", type=int, default=0, show_default=True)

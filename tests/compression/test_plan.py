@@ -36,8 +36,8 @@ def test_structures_fit_their_budget():
     for method in ("lmf", "hmf", "kp", "dkp"):
         s = structure_for_budget(method, 500, 64, 3000)
         assert s.storage_bytes(500, 64) <= 3000
-    dkp = structure_for_budget("dkp", 500, 64, 3000, doping_share=0.5)
-    assert 0 < dkp.density < 0.05 and dkp.cmr == 0.5
+    dkp = structure_for_budget("dkp", 500, 64, 3000, doping_share=0.5, cmr=0.3)
+    assert 0 < dkp.density < 0.05 and dkp.cmr == 0.3
 
 
 def test_kronecker_candidates_cover_with_little_padding():

@@ -68,13 +68,18 @@ def test_dkp_starts_exact_and_anneals_to_its_density():
     assert layer.kernel.storage_bytes() == kp_only + sparse_storage_bytes(ROWS, COLS, 12)
 
 
-def test_cmr_drops_only_the_sparse_contribution_while_training():
-    layer, _ = _dense_layer(Structure("dkp", a_shape=(4, 2), b_shape=(3, 5), density=0.5, cmr=0.99))
-    x = np.ones((64, ROWS), np.float32)
-    kp_only = x @ np.kron(layer.kernel.a.numpy(), layer.kernel.b.numpy())
-    np.testing.assert_allclose(layer(x, training=False).numpy(), x @ layer.kernel.to_dense(), rtol=1e-4, atol=1e-4)
-    dropped = layer(x, training=True).numpy()
-    assert np.mean(np.isclose(dropped, kp_only, atol=1e-4)) > 0.9
+def test_cmr_is_dropout_on_the_entries_of_s_while_training():
+    layer, _ = _dense_layer(Structure("dkp", a_shape=(4, 2), b_shape=(3, 5), density=0.5, cmr=0.5))
+    eye = np.eye(ROWS, dtype=np.float32)  # row r of the output is row r of W
+    kp = np.kron(layer.kernel.a.numpy(), layer.kernel.b.numpy())[:ROWS, :COLS]
+    s = layer.kernel.s.numpy() * layer.kernel.s_mask.numpy()
+    np.testing.assert_allclose(layer(eye, training=False).numpy(), kp + s, rtol=1e-5, atol=1e-5)
+    kept = set()
+    for _ in range(5):
+        scale = (layer(eye, training=True).numpy() - kp)[s != 0] / s[s != 0]
+        assert np.all(np.isclose(scale, 0, atol=1e-4) | np.isclose(scale, 2, atol=1e-4))  # dropped or kept / (1 - p)
+        kept.update(np.round(scale).astype(int).tolist())
+    assert kept == {0, 2}
 
 
 @pytest.mark.parametrize("name", ["lmf", "hmf", "kp", "dkp"])

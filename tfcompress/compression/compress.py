@@ -29,7 +29,7 @@ class CompressOptions:
     layers: tuple[str, ...] = ()  # empty: every matrix worth compressing
     epochs: int = 15
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
     patience: int = 3
     doping_share: float = DEFAULT_DOPING_SHARE
     cmr: float = DEFAULT_CMR

@@ -49,8 +49,9 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
     def call(self, inputs, training=None):
         steps = inputs.shape[1]
         projected = self.input_kernel.matmul(inputs, training=training) + self.bias  # [batch, steps, gates]
-        h = tf.zeros_like(projected[:, 0, : self.units])
-        c = h
+        # The state starts at zero; step 0 is written without it, so no all-zero tensor (which the
+        # converter would leave in float) enters the graph.
+        h = c = None
         for t in range(steps):
             x_t = projected[:, t, :]
             if self.cell == "lstm":
@@ -60,13 +61,18 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
         return h
 
     def _lstm_step(self, x_t, h, c, training):
-        z = x_t + self.recurrent_kernel.matmul(h, training=training)
+        z = x_t if h is None else x_t + self.recurrent_kernel.matmul(h, training=training)
         i, f, g, o = tf.split(z, 4, axis=-1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        c = tf.sigmoid(i) * tf.tanh(g) if c is None else tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c), c
 
     def _gru_step(self, x_t, h, training):
         # Keras' reset_after variant: r gates the recurrent projection after the product.
+        if h is None:
+            hz, hr, hn = tf.split(tf.broadcast_to(self.recurrent_bias, tf.shape(x_t)), 3, axis=-1)
+            xz, xr, xn = tf.split(x_t, 3, axis=-1)
+            z, n = tf.sigmoid(xz + hz), tf.tanh(xn + tf.sigmoid(xr + hr) * hn)
+            return n - z * n
         hz, hr, hn = tf.split(self.recurrent_kernel.matmul(h, training=training) + self.recurrent_bias, 3, axis=-1)
         xz, xr, xn = tf.split(x_t, 3, axis=-1)
         z = tf.sigmoid(xz + hz)

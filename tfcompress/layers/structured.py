@@ -139,8 +139,8 @@ class StructuredMatrix:
             return _dot(x[..., :r], self.head) + _dot(_dot(x[..., r:], self.u), self.v)
         y = self._kron_matmul(x)
         if kind == "dkp":
-            sparse = _dot(x, self.s * self.s_mask)
-            y = y + (self._cmr(sparse, training=training) if self._cmr is not None else sparse)
+            s = self.s * self.s_mask
+            y = y + _dot(x, self._cmr(s, training=training) if self._cmr is not None else s)
         return y
 
     def gather_rows(self, ids, training=None):
