@@ -61,24 +61,26 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
         return h
 
     def _lstm_step(self, x_t, h, c, training):
-        z = x_t if h is None else x_t + self.recurrent_kernel.matmul(h, training=training)
-        i, f, g, o = tf.split(z, 4, axis=-1)
-        c = tf.sigmoid(i) * tf.tanh(g) if c is None else tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        u = self.units
+        if h is None:  # c = 0: no forget gate; slices, since a SPLIT with an unused output stays float
+            i, g, o = x_t[:, :u], x_t[:, 2 * u:3 * u], x_t[:, 3 * u:]
+            c = tf.sigmoid(i) * tf.tanh(g)
+            return tf.sigmoid(o) * tf.tanh(c), c
+        i, f, g, o = tf.split(x_t + self.recurrent_kernel.matmul(h, training=training), 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c), c
 
     def _gru_step(self, x_t, h, training):
         # Keras' reset_after variant: r gates the recurrent projection after the product.
-        if h is None:
-            hz, hr, hn = tf.split(tf.broadcast_to(self.recurrent_bias, tf.shape(x_t)), 3, axis=-1)
-            xz, xr, xn = tf.split(x_t, 3, axis=-1)
-            z, n = tf.sigmoid(xz + hz), tf.tanh(xn + tf.sigmoid(xr + hr) * hn)
-            return n - z * n
-        hz, hr, hn = tf.split(self.recurrent_kernel.matmul(h, training=training) + self.recurrent_bias, 3, axis=-1)
+        # With h = 0 that projection is just the recurrent bias.
+        recurrent = self.recurrent_bias if h is None else \
+            self.recurrent_kernel.matmul(h, training=training) + self.recurrent_bias
+        hz, hr, hn = tf.split(recurrent, 3, axis=-1)
         xz, xr, xn = tf.split(x_t, 3, axis=-1)
         z = tf.sigmoid(xz + hz)
         r = tf.sigmoid(xr + hr)
         n = tf.tanh(xn + r * hn)
-        return n + z * (h - n)
+        return n - z * n if h is None else n + z * (h - n)
 
     def matrices(self) -> dict[str, StructuredMatrix]:
         return {"input_kernel": self.input_kernel, "recurrent_kernel": self.recurrent_kernel}
