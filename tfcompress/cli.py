@@ -189,6 +189,31 @@ def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
     click.echo(format_pareto(results))
 
 
+@main.command("lm-benchmark")
+@click.option("--corpus", "corpus_spec", default="wikitext-2", show_default=True,
+              help="wikitext-2 (in the data directory) or a folder of train/valid/test.txt.")
+@data_dir_option
+@click.option("--ratio", type=float, default=25.0, show_default=True, help="Compression of the recurrent layer.")
+@click.option("--methods", default="dkp,prune,hmf,lmf", show_default=True)
+@click.option("--embedding-dim", type=int, default=128, show_default=True)
+@click.option("--rnn-units", type=int, default=256, show_default=True)
+@click.option("--seq-length", type=int, default=35, show_default=True)
+@click.option("--epochs", type=int, default=6, show_default=True, help="Training epochs of the uncompressed model.")
+@click.option("--compress-epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per method.")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
+@_user_errors
+def lm_benchmark(corpus_spec, data_dir, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
+                 compress_epochs, out_path):
+    """Benchmark: train a word-level LSTM language model, compress its LSTM with each method, perplexity."""
+    from tfcompress.data.corpus import load_corpus
+    from tfcompress.language_modeling import LMOptions, lm_compression_benchmark
+
+    corpus = load_corpus(corpus_spec, data_dir)
+    options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
+    lm_compression_benchmark(corpus, options, ratio, methods.split(","), compress_epochs, out_path,
+                             log=lambda m: click.echo(m, err=True), verbose=2)
+
+
 @main.command()
 @click.argument("tflite_path", type=click.Path(path_type=Path))
 @click.option("--tensors/--no-tensors", default=True, show_default=True, help="List every tensor.")

@@ -34,6 +34,8 @@ def _copy_weights(source, target) -> None:
     for name, matrix in dst.items():
         matrix.assign_from_dense(src[name].to_dense())
     for layer in target.layers:
+        if not layer.weights:
+            continue
         original = {w.name.rsplit("/", 1)[-1]: w for w in source.get_layer(layer.name).weights}
         for w in layer.weights:
             if "bias" in w.name:

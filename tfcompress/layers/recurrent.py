@@ -2,8 +2,9 @@
 
 Unrolling turns each step into plain FULLY_CONNECTED / LOGISTIC / TANH / MUL / ADD ops that
 every int8 interpreter (LiteRT, TFLM, the firmware kernels) runs the same way; the input
-projection of all steps is one matrix product. The encoder returns the last hidden state:
-the tokenizer left-pads, so the last step is always the last word.
+projection of all steps is one matrix product. The encoder returns the last hidden state
+(the tokenizer left-pads, so the last step is always the last word), or every step's state
+for a language model.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
     """LSTM or GRU; its input and recurrent matrices may each be any structure."""
 
     def __init__(self, units: int, cell: str = "lstm", input_structure: Structure | dict | None = None,
-                 recurrent_structure: Structure | dict | None = None, **kwargs):
+                 recurrent_structure: Structure | dict | None = None, return_sequences: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.return_sequences = return_sequences
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
         self.units = units
@@ -52,13 +54,15 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
         # The state starts at zero; step 0 is written without it, so no all-zero tensor (which the
         # converter would leave in float) enters the graph.
         h = c = None
+        outputs = []
         for t in range(steps):
             x_t = projected[:, t, :]
             if self.cell == "lstm":
                 h, c = self._lstm_step(x_t, h, c, training)
             else:
                 h = self._gru_step(x_t, h, training)
-        return h
+            outputs.append(h)
+        return tf.stack(outputs, axis=1) if self.return_sequences else h
 
     def _lstm_step(self, x_t, h, c, training):
         u = self.units
@@ -89,9 +93,9 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
         return [m.w for m in self.matrices().values() if m.structure.kind == "dense"]
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.units)
+        return (input_shape[0], input_shape[1], self.units) if self.return_sequences else (input_shape[0], self.units)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "cell": self.cell,
                 "input_structure": self.input_structure.to_json(),
-                "recurrent_structure": self.recurrent_structure.to_json()}
+                "recurrent_structure": self.recurrent_structure.to_json(), "return_sequences": self.return_sequences}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from tfcompress.backend import keras
-from tfcompress.layers import CELLS, PaddedEmbedding, Structure, StructuredDense, StructuredMatrix, UnrolledRNN
+from tfcompress.layers import CELLS, PaddedEmbedding, Structure, StructuredDense, UnrolledRNN
 
 ENCODERS = ("pooled", *CELLS)
 INPUT_NAME = "token_ids"
@@ -59,12 +59,3 @@ def build_classifier(config: ClassifierConfig) -> keras.Model:
     logits = StructuredDense(config.num_classes, config.structure("logits"), name="logits")(x)
     return keras.Model(token_ids, logits, name=f"intent_{config.encoder}")
 
-
-def matrices(model: keras.Model) -> dict[str, StructuredMatrix]:
-    """Every weight matrix of a classifier by name: embedding, encoder.input, encoder.recurrent,
-    hidden, logits (the keys of ClassifierConfig.structures)."""
-    found = {}
-    for layer in model.layers:
-        for key, matrix in getattr(layer, "matrices", dict)().items():
-            found[layer.name if len(layer.matrices()) == 1 else f"{layer.name}.{key.split('_')[0]}"] = matrix
-    return found

@@ -1,0 +1,55 @@
+import math
+import random
+
+import numpy as np
+import pytest
+
+from tfcompress.compression.compress import CompressOptions
+from tfcompress.data.corpus import load_corpus
+from tfcompress.language_modeling import LMOptions, compress_recurrent, perplexity, train_language_model, windows
+from tfcompress.models import matrices
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    rng = random.Random(0)
+    words = ["the", "cat", "sat", "on", "mat", "a", "dog", "ran", "in", "park"]
+    for name, lines in (("train", 300), ("valid", 40), ("test", 40)):
+        # a learnable pattern: each line counts through the word list from a random start
+        text = ""
+        for _ in range(lines):
+            start = rng.randrange(len(words))
+            text += " " + " ".join(words[(start + k) % len(words)] for k in range(rng.randint(3, 9))) + " \n"
+        (folder / f"{name}.txt").write_text(text)
+    return load_corpus(str(folder))
+
+
+@pytest.fixture(scope="module")
+def trained(corpus):
+    return train_language_model(corpus, LMOptions(seq_length=8, embedding_dim=8, rnn_units=16, epochs=10,
+                                                  batch_size=16, learning_rate=0.01, patience=2), verbose=0)
+
+
+def test_windows_shift_targets_by_one():
+    x, y = windows(np.arange(10, dtype=np.int32), 3)
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5], [6, 7, 8]] and y.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+
+
+def test_training_beats_the_uniform_model(corpus, trained):
+    model, config, metrics = trained
+    assert metrics["test"] < 0.5 * corpus.vocab_size  # uniform guessing has perplexity vocab_size
+    assert metrics["test"] == pytest.approx(perplexity(model, corpus.test, config.seq_length))
+
+
+@pytest.mark.parametrize("method", ["dkp", "prune", "hmf", "lmf"])
+def test_compress_only_the_recurrent_layer(corpus, trained, method):
+    model, config, _ = trained
+    compressed, sizes = compress_recurrent(model, config, corpus, CompressOptions(method=method, target_ratio=3,
+                                                                                  epochs=1))
+    assert sizes["bytes"] * 3 <= sizes["dense_bytes"]
+    kinds = {n: m.structure.kind for n, m in matrices(compressed).items()}
+    assert kinds["embedding"] == kinds["logits"] == "dense"
+    if method != "prune":
+        assert kinds["encoder.input"] == kinds["encoder.recurrent"] == method
+    assert math.isfinite(perplexity(compressed, corpus.test, config.seq_length))

@@ -1,0 +1,123 @@
+"""Word-level language models: training, perplexity, and compression of their recurrent layers
+(the DKP paper's experiment, scaled to a 2-core CPU)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
+
+import numpy as np
+
+from tfcompress import fileio
+from tfcompress.backend import keras, quiet_native_stderr
+from tfcompress.compression.compress import CompressOptions
+from tfcompress.compression.finetune import FitData, compress_and_finetune
+from tfcompress.compression.plan import plan_compression
+from tfcompress.data.corpus import Corpus
+from tfcompress.models import LanguageModelConfig, build_language_model, matrices
+
+RECURRENT_MATRICES = ("encoder.input", "encoder.recurrent")
+
+
+@dataclass(frozen=True)
+class LMOptions:
+    seq_length: int = 35
+    embedding_dim: int = 128
+    rnn_units: int = 256
+    cell: str = "lstm"
+    dropout: float = 0.3
+    epochs: int = 6
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    patience: int = 1
+    seed: int = 0
+
+
+def windows(ids: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows: inputs ids[k:k+T], targets ids[k+1:k+T+1]."""
+    count = (len(ids) - 1) // seq_length
+    x = ids[: count * seq_length].reshape(count, seq_length)
+    y = ids[1: count * seq_length + 1].reshape(count, seq_length)
+    return x, y
+
+
+def perplexity(model: keras.Model, ids: np.ndarray, seq_length: int, batch_size: int = 64) -> float:
+    """exp(mean cross-entropy) over every predicted token of `ids` (windows without carried state)."""
+    x, y = windows(ids, seq_length)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum")
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        logits = model(x[start:start + batch_size], training=False)
+        total += float(loss(y[start:start + batch_size], logits))
+    return math.exp(total / y.size)
+
+
+def _fit_data(corpus: Corpus, seq_length: int) -> FitData:
+    x, y = windows(corpus.train, seq_length)
+    xv, yv = windows(corpus.valid, seq_length)
+    return FitData(x, y, xv, yv, monitor="val_loss", mode="min", metrics=[])
+
+
+def train_language_model(corpus: Corpus, options: LMOptions = LMOptions(), verbose: int | None = None):
+    """Returns (model, config, {"valid": ppl, "test": ppl, "seconds": ...})."""
+    verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
+    keras.utils.set_random_seed(options.seed)
+    config = LanguageModelConfig(corpus.vocab_size, options.seq_length, options.embedding_dim, options.rnn_units,
+                                 options.cell, options.dropout)
+    model = build_language_model(config)
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    data = _fit_data(corpus, options.seq_length)
+    stop = keras.callbacks.EarlyStopping(patience=options.patience, restore_best_weights=True)
+    started = time.monotonic()
+    with quiet_native_stderr():
+        model.fit(data.x, data.y, validation_data=(data.x_valid, data.y_valid), epochs=options.epochs,
+                  batch_size=options.batch_size, callbacks=[stop], verbose=verbose)
+    metrics = {"valid": perplexity(model, corpus.valid, options.seq_length),
+               "test": perplexity(model, corpus.test, options.seq_length),
+               "seconds": round(time.monotonic() - started, 1)}
+    return model, config, metrics
+
+
+def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, options: CompressOptions,
+                       verbose: int = 0):
+    """The model with only its recurrent matrices compressed `options.target_ratio`x, fine-tuned."""
+    dense = {n: m for n, m in matrices(model).items() if n in RECURRENT_MATRICES}
+    shapes = {n: (m.rows, m.cols) for n, m in dense.items()}
+    dense_bytes = sum(m.storage_bytes() for m in dense.values())
+    plans = plan_compression(shapes, 0, options.method, dense_bytes / options.target_ratio, only=set(shapes),
+                             **({"doping_share": options.doping_share, "cmr": options.cmr}
+                                if options.method == "dkp" else {}))
+    structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
+    compressed_config = replace(config, structures=structures)
+    compressed = compress_and_finetune(model, lambda: build_language_model(compressed_config),
+                                       _fit_data(corpus, config.seq_length), plans, options, verbose)
+    return compressed, {"dense_bytes": dense_bytes, "bytes": sum(p.bytes for p in plans),
+                        "structures": {p.name: (p.structure.to_json() if p.structure else {"sparsity": p.sparsity})
+                                       for p in plans}}
+
+
+def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
+                             out_path=None, log: Callable[[str], None] = print, verbose: int = 0) -> dict:
+    """Train the LM, then compress its recurrent layers `ratio`x with each method; test perplexities."""
+    model, config, metrics = train_language_model(corpus, lm_options, verbose)
+    log(f"uncompressed: valid ppl {metrics['valid']:.1f}, test ppl {metrics['test']:.1f} ({metrics['seconds']} s)")
+    results = {"corpus": corpus.name, "options": asdict(lm_options), "ratio": ratio, "baseline": metrics, "runs": []}
+    for method in methods:
+        started = time.monotonic()
+        options = CompressOptions(method=method, target_ratio=ratio, epochs=compress_epochs, batch_size=
+                                  lm_options.batch_size, learning_rate=lm_options.learning_rate, patience=1)
+        compressed, sizes = compress_recurrent(model, config, corpus, options, verbose)
+        run = {"method": method, **sizes, "ratio": sizes["dense_bytes"] / sizes["bytes"],
+               "valid": perplexity(compressed, corpus.valid, config.seq_length),
+               "test": perplexity(compressed, corpus.test, config.seq_length),
+               "seconds": round(time.monotonic() - started, 1)}
+        results["runs"].append(run)
+        log(f"{method}: recurrent {run['dense_bytes']:,} -> {run['bytes']:,} bytes ({run['ratio']:.1f}x), "
+            f"test ppl {run['test']:.1f} ({run['seconds']} s)")
+        if out_path:
+            fileio.write_json(out_path, results)
+    return results
