@@ -104,8 +104,7 @@ def test_gradients_reach_every_factor(name):
 
 @pytest.mark.parametrize("name", ["lmf", "hmf", "kp", "dkp"])
 def test_recurrent_kernels_take_any_structure(name):
-    structure = STRUCTURES[name]
-    gates = 4 * 3
+    structure = STRUCTURES[name]  # input kernel 6 x 12 (4 gates x 3 units)
     shapes = {"kp": dict(a_shape=(2, 4), b_shape=(3, 3)), "dkp": dict(a_shape=(2, 4), b_shape=(3, 3), density=0.2)}
     structure = Structure(**{**structure.to_json(), **shapes.get(name, {}), "rank": min(structure.rank, 3)})
     ours = UnrolledRNN(3, "lstm", input_structure=structure)

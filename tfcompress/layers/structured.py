@@ -156,7 +156,7 @@ class StructuredMatrix:
             head = tf.concat([self.head, tf.zeros([1, self.cols])], 0)
             u = tf.concat([tf.zeros([1, r]), self.u], 0)
             return tf.gather(head, tf.minimum(ids, r)) + _dot(tf.gather(u, tf.maximum(ids - r + 1, 0)), self.v)
-        (a_in, a_out), (b_in, b_out) = self.structure.a_shape, self.structure.b_shape
+        (_, a_out), (b_in, b_out) = self.structure.a_shape, self.structure.b_shape
         hi = tf.truncatediv(ids, b_in)  # ids >= 0, so this is floor division (TFLM: int32 DIV)
         a_rows, b_rows = tf.gather(self.a, hi), tf.gather(self.b, ids - hi * b_in)
         rows = tf.reshape(a_rows[..., :, None] * b_rows[..., None, :], tf.concat([tf.shape(ids), [a_out * b_out]], 0))
