@@ -193,22 +193,24 @@ def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
 @click.option("--corpus", "corpus_spec", default="wikitext-2", show_default=True,
               help="wikitext-2 (in the data directory) or a folder of train/valid/test.txt.")
 @data_dir_option
+@click.option("--vocab-size", type=int, default=10000, show_default=True,
+              help="Most frequent words kept, the rest <unk> (the softmax dominates CPU time).")
 @click.option("--ratio", type=float, default=25.0, show_default=True, help="Compression of the recurrent layer.")
 @click.option("--methods", default="dkp,prune,hmf,lmf", show_default=True)
 @click.option("--embedding-dim", type=int, default=128, show_default=True)
 @click.option("--rnn-units", type=int, default=256, show_default=True)
 @click.option("--seq-length", type=int, default=35, show_default=True)
-@click.option("--epochs", type=int, default=6, show_default=True, help="Training epochs of the uncompressed model.")
-@click.option("--compress-epochs", type=int, default=3, show_default=True, help="Fine-tuning epochs per method.")
+@click.option("--epochs", type=int, default=4, show_default=True, help="Training epochs of the uncompressed model.")
+@click.option("--compress-epochs", type=int, default=2, show_default=True, help="Fine-tuning epochs per method.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
 @_user_errors
-def lm_benchmark(corpus_spec, data_dir, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
+def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
                  compress_epochs, out_path):
     """Benchmark: train a word-level LSTM language model, compress its LSTM with each method, perplexity."""
     from tfcompress.data.corpus import load_corpus
     from tfcompress.language_modeling import LMOptions, lm_compression_benchmark
 
-    corpus = load_corpus(corpus_spec, data_dir)
+    corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
     lm_compression_benchmark(corpus, options, ratio, methods.split(","), compress_epochs, out_path,
                              log=lambda m: click.echo(m, err=True), verbose=2)

@@ -28,3 +28,10 @@ def test_wikitext2_matches_its_published_counts():
     corpus = load_corpus("wikitext-2", SHARED_DATASETS)
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (2088628, 217646, 245569)
     assert len(corpus.vocab) == 33278
+
+
+def test_capped_vocabulary_maps_rare_words_to_unk(tmp_path):
+    _write(tmp_path, "a a a b b c <unk>\n", "c\n", "d\n")
+    corpus = load_corpus(str(tmp_path), max_vocab=4)
+    assert corpus.vocab == ("a", "b", "<eos>", "<unk>")
+    assert corpus.valid.tolist() == [4, 3] and corpus.train.tolist() == [1, 1, 1, 2, 2, 4, 4, 3]

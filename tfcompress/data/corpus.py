@@ -1,7 +1,8 @@
 """Word-level language-modelling corpora (WikiText-2): token ids per split, pytorch's convention.
 
 Every line is split on whitespace and ends with `<eos>`; the vocabulary is the training split's
-words, most frequent first (ties by first appearance), with id 0 kept for padding.
+words, most frequent first (ties by first appearance), with id 0 kept for padding. A capped
+vocabulary keeps the most frequent words, then `<eos>` and `<unk>`.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def _words(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def load_corpus(spec: str, data_dir: str | Path | None = None) -> Corpus:
-    """A corpus by name (`wikitext-2`, in the data directory) or a folder of train/valid/test.txt."""
+def load_corpus(spec: str, data_dir: str | Path | None = None, max_vocab: int | None = None) -> Corpus:
+    """A corpus by name (`wikitext-2`, in the data directory) or a folder of train/valid/test.txt.
+    `max_vocab` keeps the most frequent words and maps the rest to `<unk>` (a smaller softmax)."""
     if spec in NAMED_CORPORA:
         root = resolve_data_dir(data_dir)
         if root is None:
@@ -58,6 +60,8 @@ def load_corpus(spec: str, data_dir: str | Path | None = None) -> Corpus:
     for _, w in splits["train"]:
         first.setdefault(w, len(first))
     vocab = tuple(sorted(counts, key=lambda w: (-counts[w], first[w])))
+    if max_vocab is not None and len(vocab) > max_vocab:
+        vocab = tuple([w for w in vocab if w not in (EOS, UNK)][: max_vocab - 2]) + (EOS, UNK)
     ids = {w: i + 1 for i, w in enumerate(vocab)}
     arrays = {}
     for name, words in splits.items():
