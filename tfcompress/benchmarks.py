@@ -22,7 +22,7 @@ def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: st
     return {"float": result["float"], "int8": result["int8"], "tflite_bytes": len(tflite)}
 
 
-def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=PARETO_METHODS, epochs: int = 15,
+def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=PARETO_METHODS, epochs: int = 30,
            interpreter: str = "litert-ref", out_path=None, log: Callable[[str], None] = print) -> dict:
     """Every method at every whole-model ratio, float and int8 test metrics; saved after each run."""
     base = _int8_metrics(trained, dataset, interpreter)

@@ -141,9 +141,9 @@ def format_eval(report: dict) -> str:
               "embedding, encoder.input, encoder.recurrent, hidden, logits.")
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
 @data_dir_option
-@click.option("--epochs", type=int, default=15, show_default=True)
+@click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--learning-rate", type=float, default=3e-3, show_default=True)
-@click.option("--patience", type=int, default=3, show_default=True)
+@click.option("--patience", type=int, default=5, show_default=True)
 @click.option("--doping-share", type=float, default=0.5, show_default=True, help="dkp: budget share of S.")
 @click.option("--cmr", type=float, default=0.0, show_default=True,
               help="dkp: co-matrix dropout rate (dropout on S's entries while training).")
@@ -172,7 +172,7 @@ def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--ratios", default="10,25,50", show_default=True, help="Whole-model compression ratios.")
 @click.option("--methods", default="dkp,kp,hmf,lmf,prune,small", show_default=True)
-@click.option("--epochs", type=int, default=15, show_default=True, help="Fine-tuning epochs per run.")
+@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs per run.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
 @data_dir_option
 @_user_errors

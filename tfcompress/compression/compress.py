@@ -27,10 +27,10 @@ class CompressOptions:
     target_ratio: float | None = 25.0
     target_bytes: int | None = None
     layers: tuple[str, ...] = ()  # empty: every matrix worth compressing
-    epochs: int = 15
+    epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 3e-3
-    patience: int = 3
+    patience: int = 5
     doping_share: float = DEFAULT_DOPING_SHARE
     cmr: float = DEFAULT_CMR
     anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
