@@ -144,6 +144,8 @@ def format_eval(report: dict) -> str:
 @click.option("--epochs", type=int, default=30, show_default=True)
 @click.option("--learning-rate", type=float, default=3e-3, show_default=True)
 @click.option("--patience", type=int, default=5, show_default=True)
+@click.option("--allocation", type=float, default=0.5, show_default=True,
+              help="Each matrix's budget ~ its size ** allocation (1: the same ratio for every matrix).")
 @click.option("--doping-share", type=float, default=0.5, show_default=True, help="dkp: budget share of S.")
 @click.option("--cmr", type=float, default=0.0, show_default=True,
               help="dkp: co-matrix dropout rate (dropout on S's entries while training).")

@@ -11,7 +11,7 @@ import numpy as np
 from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras
 from tfcompress.compression.finetune import FitData, compress_and_finetune
-from tfcompress.compression.plan import DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
+from tfcompress.compression.plan import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
 from tfcompress.layers.structured import sparse_storage_bytes
@@ -31,6 +31,7 @@ class CompressOptions:
     batch_size: int = 64
     learning_rate: float = 3e-3
     patience: int = 5
+    allocation: float = DEFAULT_ALLOCATION  # budget ~ size ** allocation across matrices
     doping_share: float = DEFAULT_DOPING_SHARE
     cmr: float = DEFAULT_CMR
     anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
@@ -77,7 +78,7 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
         return compressed, report
     fixed = per_total(trained.model, {})
     plans = plan_compression({n: (m.rows, m.cols) for n, m in dense.items()}, fixed, options.method, target,
-                             only=set(options.layers) or None,
+                             only=set(options.layers) or None, allocation=options.allocation,
                              **({} if options.method != "dkp" else {"doping_share": options.doping_share,
                                                                     "cmr": options.cmr}))
     data = FitData(trained.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),

@@ -1,9 +1,9 @@
 """Choose a structure for every matrix of a model so the whole model meets a size target.
 
 Sizes are the bytes the deployed int8 model stores: one byte per weight value, four per bias
-(TFLite keeps int32 biases), and S's indices in the cheapest sparse format. Every
-compressible matrix gets the same compression ratio; the ratio is found by bisection, so
-the plan is the largest (most accurate) one that fits.
+(TFLite keeps int32 biases), and S's indices in the cheapest sparse format. Each compressible
+matrix gets a budget proportional to size ** allocation (1: the same ratio for all); the
+scale is found by bisection, so the plan is the largest (most accurate) one that fits.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from tfcompress.layers.structured import Structure, sparse_storage_bytes
 METHODS = ("lmf", "hmf", "kp", "dkp", "prune", "small")  # small: a dense model trained from scratch
 MIN_COMPRESSIBLE = 2048  # matrices smaller than this stay dense by default
 DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
+DEFAULT_ALLOCATION = 0.5  # budget ~ size ** 0.5 across matrices, see plan_compression
 DEFAULT_CMR = 0.0  # measured on CLINC150 validation, docs/compression.md
 
 
@@ -100,7 +101,8 @@ def _largest_fitting(fits, upper: int) -> int:
 
 
 def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, method: str, target_bytes: float,
-                     only: set[str] | None = None, **options) -> list[MatrixPlan]:
+                     only: set[str] | None = None, allocation: float = DEFAULT_ALLOCATION,
+                     **options) -> list[MatrixPlan]:
     """Plan every matrix (name -> (rows, cols)); `fixed_bytes` is what stays as is (biases)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
@@ -110,7 +112,8 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         large = {n for n, (r, c) in shapes.items() if r * c >= MIN_COMPRESSIBLE}
         if large and large != set(shapes):
             try:
-                return plan_compression(shapes, fixed_bytes, method, target_bytes, only=large, **options)
+                return plan_compression(shapes, fixed_bytes, method, target_bytes, only=large,
+                                        allocation=allocation, **options)
             except TargetError:
                 pass
         only = set(shapes)
@@ -128,8 +131,11 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), **options)
         return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols))
 
-    def at_ratio(ratio: float) -> list[MatrixPlan]:
-        return [choose(n, shapes[n][0] * shapes[n][1] / ratio) for n in names]
+    def at_scale(scale: float) -> list[MatrixPlan]:
+        # budget ~ size ** allocation: 1 gives every matrix the same ratio; below 1 small matrices
+        # (a classifier's hidden and output layers) keep more of their rank than the embedding.
+        return [choose(n, min(1.0, scale * (shapes[n][0] * shapes[n][1]) ** (allocation - 1))
+                       * shapes[n][0] * shapes[n][1]) for n in names]
 
     def total(plans) -> int:
         return fixed_bytes + sum(p.bytes for p in plans)
@@ -139,13 +145,13 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         raise TargetError(f"cannot compress to {target_bytes:,.0f} bytes with {method}: the smallest achievable is "
                           f"{smallest:,} bytes" + (f" with only {', '.join(names)} compressed"
                                                    if len(names) < len(shapes) else ""))
-    lo, hi = 1.0, 2.0
-    while total(at_ratio(hi)) > target_bytes:
+    lo, hi = 0.0, 1.0
+    while total(at_scale(hi)) <= target_bytes and hi < 1e12:
         lo, hi = hi, hi * 2
-    for _ in range(30):  # the smallest uniform ratio (largest model) that fits
+    for _ in range(50):  # the largest scale (largest model) that fits
         mid = (lo + hi) / 2
-        lo, hi = (lo, mid) if total(at_ratio(mid)) <= target_bytes else (mid, hi)
-    plans = {p.name: p for p in at_ratio(hi)}
+        lo, hi = (mid, hi) if total(at_scale(mid)) <= target_bytes else (lo, mid)
+    plans = {p.name: p for p in at_scale(lo)}
     # Spend what rounding left over, largest matrices first.
     for name in sorted(names, key=lambda n: -shapes[n][0] * shapes[n][1]):
         slack = target_bytes - total(plans.values())
