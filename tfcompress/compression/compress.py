@@ -100,8 +100,8 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
 
 def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedModel:
     """The like-for-like baseline: an uncompressed classifier of the same family within the byte budget,
-    trained from scratch. Shrinks the embedding and hidden widths (keeping their proportion) and, when
-    even width 4 does not fit, the vocabulary; the largest model that fits wins."""
+    trained from scratch. Shrinks the embedding and hidden widths (keeping their proportion) and the
+    vocabulary (full, 1/2, 1/4 ...); the largest model that fits wins."""
     from tfcompress.training import TrainOptions, train_classifier
 
     base = TrainOptions(**trained.info["training"])
