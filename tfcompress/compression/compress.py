@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tfcompress.artifacts import TrainedModel
-from tfcompress.backend import keras
+from tfcompress.backend import keras, tf
 from tfcompress.compression.finetune import FitData, compress_and_finetune
 from tfcompress.compression.plan import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
 from tfcompress.data import IntentDataset
@@ -65,6 +65,7 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
     """Returns the fine-tuned compressed model and its report."""
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     keras.utils.set_random_seed(options.seed)
+    tf.config.experimental.enable_op_determinism()
     dense = matrices(trained.model)
     if not dense or any(m.structure.kind != "dense" for m in dense.values()):
         raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
