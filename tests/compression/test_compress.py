@@ -64,3 +64,11 @@ def test_cli_compress_and_unreachable_target(pooled_model, tiny_dataset_dir, tmp
                                   "--target", "10b"])
     assert result.exit_code == 1 and "smallest achievable is" in result.output
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("method", ["prune", "dkp"])
+def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
+    before = [w.copy() for w in pooled_model.model.get_weights()]
+    compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=3, epochs=1), verbose=0)
+    for old, new in zip(before, pooled_model.model.get_weights()):
+        np.testing.assert_array_equal(old, new)

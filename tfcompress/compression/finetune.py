@@ -84,12 +84,13 @@ def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options,
         by_layer.setdefault(name.split(".")[0], []).append(sparsity.get(name, 0.0))
 
     def wrap(layer):
+        fresh = layer.__class__.from_config(layer.get_config())  # never train or prune `source` itself
         target = max(by_layer.get(layer.name, [0.0]))
         if target <= 0:
-            return layer
+            return fresh
         schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, target, begin_step=0, end_step=end,
                                                         frequency=max(1, end // 20))
-        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return tfmot.sparsity.keras.prune_low_magnitude(fresh, pruning_schedule=schedule)
 
     clone = keras.models.clone_model(source, clone_function=wrap)
     for layer in clone.layers:
