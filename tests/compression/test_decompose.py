@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from tfcompress.compression.decompose import (doped_kronecker, hybrid, kronecker_shapes, largest_entries,
-                                              low_rank, nearest_kronecker)
+from tfcompress.compression.decompose import hybrid, largest_entries, low_rank, nearest_kronecker
 
 RNG = np.random.default_rng(0)
 
@@ -41,26 +40,7 @@ def test_nearest_kronecker_beats_perturbed_factors():
         nearest_kronecker(w, (4, 3), (2, 2))
 
 
-def test_doped_kronecker_picks_the_largest_residual_entries():
-    a, b = 10 * RNG.normal(size=(4, 4)), 10 * RNG.normal(size=(4, 4))
-    w = np.kron(a, b)
-    w[3, 7] += 5.0  # small next to the Kronecker part, so the nearest product barely moves
-    w[10, 2] -= 4.0
-    a2, b2, s = doped_kronecker(w, (4, 4), (4, 4), density=2 / 256)
-    assert list(zip(s.rows, s.cols)) == [(3, 7), (10, 2)]
-    assert np.linalg.norm(w - np.kron(a2, b2) - s.to_dense()) < np.linalg.norm(w - np.kron(a2, b2))
-
-
 def test_largest_entries_is_row_major_and_stable():
     r = np.array([[1.0, -3.0], [3.0, 0.5]])
     s = largest_entries(r, 2)
     assert s.rows.tolist() == [0, 1] and s.cols.tolist() == [1, 0] and s.values.tolist() == [-3.0, 3.0]
-
-
-@pytest.mark.parametrize("m, n", [(256, 64), (64, 64), (1000, 64), (7, 12)])
-def test_kronecker_shapes_tile_and_minimise_parameters(m, n):
-    (m1, n1), (m2, n2) = kronecker_shapes(m, n)
-    assert m1 * m2 == m and n1 * n2 == n
-    brute = min(a * b + (m // a) * (n // b) for a in range(1, m + 1) if m % a == 0
-                for b in range(1, n + 1) if n % b == 0)
-    assert m1 * n1 + m2 * n2 == brute

@@ -3,7 +3,8 @@
     LMF  W ~ U V                      truncated SVD, rank r
     HMF  W[:r] dense, W[r:] ~ U V     the first r rows kept, the rest at rank r (rank up to 2r)
     KP   W ~ A (x) B                  nearest Kronecker product (Van Loan & Pitsianis, 1993)
-    DKP  W ~ A (x) B + S              S: the largest entries of the KP residual
+    DKP  W ~ A (x) B + S              S: the KP residual, annealed to its largest entries
+                                      (`largest_entries`, StructuredMatrix.set_density)
 """
 
 from __future__ import annotations
@@ -62,27 +63,3 @@ def largest_entries(residual: np.ndarray, count: int) -> SparseEntries:
     order.sort()
     rows, cols = np.unravel_index(order, residual.shape)
     return SparseEntries(residual.shape, rows.astype(np.int32), cols.astype(np.int32), flat[order].copy())
-
-
-def doped_kronecker(w: np.ndarray, a_shape, b_shape, density: float):
-    """(A, B, S): the nearest Kronecker product plus the largest `density` fraction of its residual."""
-    a, b = nearest_kronecker(w, a_shape, b_shape)
-    count = int(round(density * w.size))
-    return a, b, largest_entries(w - np.kron(a, b), count)
-
-
-def kronecker_shapes(m: int, n: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Factor shapes (m1, n1), (m2, n2) with m = m1 m2, n = n1 n2 and the fewest parameters
-    m1 n1 + m2 n2; among equals, the most balanced. m and n must have suitable divisors."""
-    best = None
-    for m1 in _divisors(m):
-        for n1 in _divisors(n):
-            m2, n2 = m // m1, n // n1
-            cost = (m1 * n1 + m2 * n2, abs(m1 * n1 - m2 * n2))
-            if best is None or cost < best[0]:
-                best = (cost, ((m1, n1), (m2, n2)))
-    return best[1]
-
-
-def _divisors(k: int) -> list[int]:
-    return [d for d in range(1, k + 1) if k % d == 0]
