@@ -202,8 +202,8 @@ def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
 @click.option("--embedding-dim", type=int, default=128, show_default=True)
 @click.option("--rnn-units", type=int, default=256, show_default=True)
 @click.option("--seq-length", type=int, default=35, show_default=True)
-@click.option("--epochs", type=int, default=4, show_default=True, help="Training epochs of the uncompressed model.")
-@click.option("--compress-epochs", type=int, default=2, show_default=True, help="Fine-tuning epochs per method.")
+@click.option("--epochs", type=int, default=3, show_default=True, help="Training epochs of the uncompressed model.")
+@click.option("--compress-epochs", type=int, default=1, show_default=True, help="Fine-tuning epochs per method.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
 @_user_errors
 def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
