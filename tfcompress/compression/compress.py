@@ -80,8 +80,7 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
     fixed = per_total(trained.model, {})
     plans = plan_compression({n: (m.rows, m.cols) for n, m in dense.items()}, fixed, options.method, target,
                              only=set(options.layers) or None, allocation=options.allocation,
-                             **({} if options.method != "dkp" else {"doping_share": options.doping_share,
-                                                                    "cmr": options.cmr}))
+                             doping_share=options.doping_share, cmr=options.cmr)
     data = FitData(trained.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
                    trained.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
