@@ -6,7 +6,8 @@ import pytest
 
 from tfcompress.compression.compress import CompressOptions
 from tfcompress.data.corpus import load_corpus
-from tfcompress.language_modeling import LMOptions, compress_recurrent, perplexity, train_language_model, windows
+from tfcompress.language_modeling import (LMOptions, compress_recurrent, load_language_model, perplexity,
+                                         save_language_model, train_language_model, windows)
 from tfcompress.models import matrices
 
 
@@ -53,3 +54,11 @@ def test_compress_only_the_recurrent_layer(corpus, trained, method):
     if method != "prune":
         assert kinds["encoder.input"] == kinds["encoder.recurrent"] == method
     assert math.isfinite(perplexity(compressed, corpus.test, config.seq_length))
+
+
+def test_a_saved_model_loads_with_its_config_and_metrics(tmp_path, corpus, trained):
+    model, config, metrics = trained
+    loaded, loaded_config, loaded_metrics = load_language_model(save_language_model(tmp_path / "lm", model, config,
+                                                                                    metrics))
+    assert loaded_config == config and loaded_metrics == metrics
+    assert perplexity(loaded, corpus.test, config.seq_length) == pytest.approx(metrics["test"])

@@ -205,9 +205,11 @@ def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
 @click.option("--epochs", type=int, default=3, show_default=True, help="Training epochs of the uncompressed model.")
 @click.option("--compress-epochs", type=int, default=1, show_default=True, help="Fine-tuning epochs per method.")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
+@click.option("--baseline", "baseline_dir", type=click.Path(path_type=Path),
+              help="Folder for the uncompressed model: loaded if it holds one, else the trained model is saved there.")
 @_user_errors
 def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
-                 compress_epochs, out_path):
+                 compress_epochs, out_path, baseline_dir):
     """Benchmark: train a word-level LSTM language model, compress its LSTM with each method, perplexity."""
     from tfcompress.data.corpus import load_corpus
     from tfcompress.language_modeling import LMOptions, lm_compression_benchmark
@@ -215,7 +217,7 @@ def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_di
     corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
     lm_compression_benchmark(corpus, options, ratio, methods.split(","), compress_epochs, out_path,
-                             log=lambda m: click.echo(m, err=True), verbose=2)
+                             log=lambda m: click.echo(m, err=True), verbose=2, baseline_dir=baseline_dir)
 
 
 @main.command()

@@ -7,6 +7,7 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -82,6 +83,23 @@ def train_language_model(corpus: Corpus, options: LMOptions = LMOptions(), verbo
     return model, config, metrics
 
 
+def save_language_model(directory, model, config: LanguageModelConfig, metrics: dict) -> Path:
+    """model.keras, config.json and metrics.json, written aside and renamed into place."""
+    with fileio.staged_directory(directory) as staging:
+        model.save(staging / "model.keras")
+        fileio.write_json(staging / "config.json", config.to_json())
+        fileio.write_json(staging / "metrics.json", metrics)
+    return Path(directory)
+
+
+def load_language_model(directory):
+    """(model, config, metrics) as written by `save_language_model`."""
+    directory = Path(directory)
+    model = keras.models.load_model(directory / "model.keras", compile=False)
+    config = LanguageModelConfig(**fileio.read_json(directory / "config.json"))
+    return model, config, fileio.read_json(directory / "metrics.json")
+
+
 def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, options: CompressOptions,
                        verbose: int = 0):
     """The model with only its recurrent matrices compressed `options.target_ratio`x, fine-tuned."""
@@ -100,9 +118,17 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
 
 
 def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
-                             out_path=None, log: Callable[[str], None] = print, verbose: int = 0) -> dict:
-    """Train the LM, then compress its recurrent layers `ratio`x with each method; test perplexities."""
-    model, config, metrics = train_language_model(corpus, lm_options, verbose)
+                             out_path=None, log: Callable[[str], None] = print, verbose: int = 0,
+                             baseline_dir=None) -> dict:
+    """Train the LM (or load it from `baseline_dir` if it holds one; a new one is saved there), then
+    compress its recurrent layers `ratio`x with each method; test perplexities."""
+    if baseline_dir is not None and (Path(baseline_dir) / "model.keras").exists():
+        model, config, metrics = load_language_model(baseline_dir)
+        log(f"uncompressed model loaded from {baseline_dir}")
+    else:
+        model, config, metrics = train_language_model(corpus, lm_options, verbose)
+        if baseline_dir is not None:
+            save_language_model(baseline_dir, model, config, metrics)
     log(f"uncompressed: valid ppl {metrics['valid']:.1f}, test ppl {metrics['test']:.1f} ({metrics['seconds']} s)")
     results = {"corpus": corpus.name, "options": asdict(lm_options), "ratio": ratio, "baseline": metrics, "runs": []}
     for method in methods:
