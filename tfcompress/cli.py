@@ -52,6 +52,7 @@ def main():
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--learning-rate", type=float, default=3e-3, show_default=True)
 @click.option("--patience", type=int, default=5, show_default=True)
+@click.option("--label-smoothing", type=float, default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @_user_errors
 def train(dataset_spec, data_dir, out_dir, **options):
@@ -151,6 +152,8 @@ def format_eval(report: dict) -> str:
               help="dkp: co-matrix dropout rate (dropout on S's entries while training).")
 @click.option("--anneal-fraction", type=float, default=0.5, show_default=True,
               help="dkp/prune: share of fine-tuning steps spent annealing to the target density.")
+@click.option("--label-smoothing", type=float, default=0.1, show_default=True,
+              help="Keeps the logits' range small enough for the int8 output to order them (0: off).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @_user_errors
 def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec, data_dir, **options):

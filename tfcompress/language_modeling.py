@@ -134,7 +134,8 @@ def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float
     for method in methods:
         started = time.monotonic()
         options = CompressOptions(method=method, target_ratio=ratio, epochs=compress_epochs, batch_size=
-                                  lm_options.batch_size, learning_rate=lm_options.learning_rate, patience=1)
+                                  lm_options.batch_size, learning_rate=lm_options.learning_rate, patience=1,
+                                  label_smoothing=0.0)  # perplexity needs the unsmoothed distribution
         compressed, sizes = compress_recurrent(model, config, corpus, options, verbose)
         run = {"method": method, **sizes, "ratio": sizes["dense_bytes"] / sizes["bytes"],
                "valid": perplexity(compressed, corpus.valid, config.seq_length),

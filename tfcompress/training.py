@@ -28,7 +28,22 @@ class TrainOptions:
     batch_size: int = 64
     learning_rate: float = 3e-3
     patience: int = 5  # epochs without validation-accuracy gain before stopping
+    label_smoothing: float = 0.0
     seed: int = 0
+
+
+def classification_loss(label_smoothing: float = 0.0):
+    """Cross-entropy on logits for integer labels, optionally label-smoothed. Smoothing bounds the
+    logits' range, which is what the int8 output's step is made of (docs/compression.md)."""
+    if not label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    smoothed = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing)
+
+    def loss(labels, logits):
+        labels = tf.cast(tf.reshape(labels, tf.shape(logits)[:-1]), tf.int32)
+        return smoothed(tf.one_hot(labels, tf.shape(logits)[-1]), logits)
+
+    return loss
 
 
 def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOptions(), verbose: int | None = None):
@@ -51,7 +66,7 @@ def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOption
     model = build_classifier(config)
     model.compile(
         optimizer=keras.optimizers.Adam(options.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=classification_loss(options.label_smoothing),
         metrics=["accuracy"],
     )
     x_train = tokenizer.encode_batch(dataset.train.texts)

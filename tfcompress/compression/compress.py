@@ -35,6 +35,7 @@ class CompressOptions:
     doping_share: float = DEFAULT_DOPING_SHARE
     cmr: float = DEFAULT_CMR
     anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
+    label_smoothing: float = 0.1  # bounds the logits, so the int8 output keeps their order (docs/compression.md)
     seed: int = 0
 
 
@@ -123,7 +124,8 @@ def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedMod
                 break
     if best is None:
         raise TfcompressError(f"no dense {cfg.encoder} classifier fits in {target:,.0f} bytes")
-    small = train_classifier(dataset, replace(best[1], seed=options.seed), verbose=verbose)
+    small = train_classifier(dataset, replace(best[1], seed=options.seed, label_smoothing=options.label_smoothing),
+                             verbose=verbose)
     small.info["compression"] = {"method": "small"}
     return small
 

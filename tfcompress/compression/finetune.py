@@ -13,6 +13,7 @@ from tfcompress.compression import decompose
 from tfcompress.compression.doping import DopingSchedule
 from tfcompress.compression.plan import MatrixPlan
 from tfcompress.models import matrices
+from tfcompress.training import classification_loss
 
 
 @dataclass
@@ -44,7 +45,7 @@ def _copy_weights(source, target) -> None:
 
 def _fit(model, data: FitData, options, callbacks, verbose, start_from_epoch=0):
     model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=data.metrics)
+                  loss=classification_loss(options.label_smoothing), metrics=data.metrics)
     stop = keras.callbacks.EarlyStopping(monitor=data.monitor, mode=data.mode, patience=options.patience,
                                          restore_best_weights=True, start_from_epoch=start_from_epoch)
     with quiet_native_stderr():
