@@ -140,6 +140,8 @@ def format_eval(report: dict) -> str:
 @click.option("--target-kb", type=float, default=None, help="Whole-model size in KiB (overrides --target).")
 @click.option("--layers", default="", help="Comma-separated matrices to compress (default: all worth it): "
               "embedding, encoder.input, encoder.recurrent, hidden, logits.")
+@click.option("--vocab-size", type=int, default=None,
+              help="Keep only the most frequent words (the rest read as OOV) before compressing; not for small.")
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
 @data_dir_option
 @click.option("--epochs", type=int, default=30, show_default=True)

@@ -72,3 +72,13 @@ def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
     compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=3, epochs=1), verbose=0)
     for old, new in zip(before, pooled_model.model.get_weights()):
         np.testing.assert_array_equal(old, new)
+
+
+def test_vocab_size_keeps_the_most_frequent_words(pooled_model, tiny_dataset):
+    compressed, report = compress_model(pooled_model, tiny_dataset,
+                                        CompressOptions(method="lmf", target_ratio=3, epochs=1, vocab_size=10),
+                                        verbose=0)
+    assert compressed.tokenizer.vocab == pooled_model.tokenizer.vocab[:8]
+    assert matrices(compressed.model)["embedding"].rows == compressed.config.vocab_size == 10
+    assert report["uncompressed_bytes"] == model_bytes(pooled_model.model)[0]  # the ratio is against the original
+    assert report["compressed_bytes"] <= report["target_bytes"]

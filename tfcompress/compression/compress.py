@@ -12,6 +12,7 @@ from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras, tf
 from tfcompress.compression.finetune import FitData, compress_and_finetune
 from tfcompress.compression.plan import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
+from tfcompress.compression.vocabulary import truncate_vocabulary
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
 from tfcompress.layers.structured import sparse_storage_bytes
@@ -35,6 +36,7 @@ class CompressOptions:
     doping_share: float = DEFAULT_DOPING_SHARE
     cmr: float = DEFAULT_CMR
     anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
+    vocab_size: int | None = None  # keep this many ids (most frequent words) before compressing; not for small
     label_smoothing: float = 0.1  # bounds the logits, so the int8 output keeps their order (docs/compression.md)
     seed: int = 0
 
@@ -78,18 +80,20 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
         report = _report(trained, compressed, base_bytes, target, options, before)
         compressed.info["compression"] = report
         return compressed, report
-    fixed = per_total(trained.model, {})
-    plans = plan_compression({n: (m.rows, m.cols) for n, m in dense.items()}, fixed, options.method, target,
+    source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
+    fixed = per_total(source.model, {})
+    plans = plan_compression({n: (m.rows, m.cols) for n, m in matrices(source.model).items()}, fixed,
+                             options.method, target,
                              only=set(options.layers) or None, allocation=options.allocation,
                              doping_share=options.doping_share, cmr=options.cmr)
-    data = FitData(trained.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
-                   trained.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
+    data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
+                   source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
-    config = replace(trained.config, structures={**trained.config.structures, **structures})
-    model = compress_and_finetune(trained.model, lambda: build_classifier(config), data, plans, options, verbose)
+    config = replace(source.config, structures={**source.config.structures, **structures})
+    model = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose)
     if options.method == "prune":
-        config = trained.config
-    compressed = TrainedModel(model=model, tokenizer=trained.tokenizer, labels=trained.labels, config=config,
+        config = source.config
+    compressed = TrainedModel(model=model, tokenizer=source.tokenizer, labels=trained.labels, config=config,
                               oos_label=trained.oos_label,
                               info={**trained.info, "parameters": int(model.count_params()),
                                     "compression": {"method": options.method}})
