@@ -23,17 +23,20 @@ def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: st
 
 
 def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=PARETO_METHODS, epochs: int = 30,
-           interpreter: str = "litert-ref", out_path=None, log: Callable[[str], None] = print) -> dict:
-    """Every method at every whole-model ratio, float and int8 test metrics; saved after each run."""
+           interpreter: str = "litert-ref", out_path=None, log: Callable[[str], None] = print,
+           vocab_size: int | None = None) -> dict:
+    """Every method at every whole-model ratio, float and int8 test metrics; saved after each run.
+    `vocab_size` truncates the vocabulary first for every method but small (which sizes its own)."""
     base = _int8_metrics(trained, dataset, interpreter)
     results = {"dataset": dataset.name, "encoder": trained.config.encoder, "interpreter": interpreter,
+               "vocab_size": vocab_size,
                "baseline": {"bytes": model_bytes(trained.model)[0], "parameters": trained.info["parameters"],
                             **base}, "runs": []}
     for ratio in ratios:
         for method in methods:
             started = time.monotonic()
-            compressed, report = compress_model(trained, dataset, CompressOptions(method=method, target_ratio=ratio,
-                                                                                 epochs=epochs), verbose=0)
+            compressed, report = compress_model(trained, dataset, CompressOptions(
+                method=method, target_ratio=ratio, epochs=epochs, vocab_size=vocab_size), verbose=0)
             run = {"method": method, "target_ratio": ratio, "ratio": report["ratio"],
                    "bytes": report["compressed_bytes"], "valid_accuracy": report["accuracy_after"]["valid"],
                    **_int8_metrics(compressed, dataset, interpreter),

@@ -180,10 +180,11 @@ def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec
 @click.option("--ratios", default="10,25,50", show_default=True, help="Whole-model compression ratios.")
 @click.option("--methods", default="dkp,kp,hmf,lmf,prune,small", show_default=True)
 @click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs per run.")
+@click.option("--vocab-size", type=int, default=None, help="Truncate the vocabulary first (as compress --vocab-size).")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
 @data_dir_option
 @_user_errors
-def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
+def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, data_dir):
     """Benchmark: every compression method at every ratio, float and int8 test accuracy."""
     from tfcompress.artifacts import TrainedModel
     from tfcompress.benchmarks import format_pareto, pareto as run_pareto
@@ -192,7 +193,7 @@ def pareto(model_dir, ratios, methods, epochs, out_path, data_dir):
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(trained.info["dataset_spec"], data_dir)
     results = run_pareto(trained, dataset, [float(r) for r in ratios.split(",")], methods.split(","), epochs,
-                         out_path=out_path, log=lambda m: click.echo(m, err=True))
+                         out_path=out_path, log=lambda m: click.echo(m, err=True), vocab_size=vocab_size)
     click.echo(format_pareto(results))
 
 
