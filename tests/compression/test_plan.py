@@ -51,3 +51,10 @@ def test_prune_sparsity_counts_indices_honestly():
     nnz = round((1 - sparsity) * 10000)
     assert sparse_storage_bytes(100, 100, nnz) <= 2000 < sparse_storage_bytes(100, 100, nnz + 1)
     assert sparsity_for_budget(10, 10, 100) == 0.0
+
+
+def test_kronecker_factors_are_never_one_wide_when_a_proper_split_exists():
+    # 128x151 at ~1.5 kB: the most parameters would be A 1x13, B 128x12 (scaled copies of B)
+    plan, = plan_compression({"logits": (128, 151)}, 0, "kp", 1549)
+    (a_in, a_out), (b_in, b_out) = plan.structure.a_shape, plan.structure.b_shape
+    assert min(a_in, a_out, b_in, b_out) >= 2 and plan.bytes <= 1549
