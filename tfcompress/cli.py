@@ -204,7 +204,8 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, data_dir):
 @click.option("--vocab-size", type=int, default=10000, show_default=True,
               help="Most frequent words kept, the rest <unk> (the softmax dominates CPU time).")
 @click.option("--ratio", type=float, default=25.0, show_default=True, help="Compression of the recurrent layer.")
-@click.option("--methods", default="dkp,prune,hmf,lmf", show_default=True)
+@click.option("--methods", default="dkp,prune,hmf,lmf", show_default=True,
+              help="Empty: only train (and time) the uncompressed model.")
 @click.option("--embedding-dim", type=int, default=128, show_default=True)
 @click.option("--rnn-units", type=int, default=256, show_default=True)
 @click.option("--seq-length", type=int, default=35, show_default=True)
@@ -222,7 +223,7 @@ def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_di
 
     corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
-    lm_compression_benchmark(corpus, options, ratio, methods.split(","), compress_epochs, out_path,
+    lm_compression_benchmark(corpus, options, ratio, [m for m in methods.split(",") if m], compress_epochs, out_path,
                              log=lambda m: click.echo(m, err=True), verbose=2, baseline_dir=baseline_dir)
 
 

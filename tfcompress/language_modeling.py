@@ -131,6 +131,8 @@ def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float
             save_language_model(baseline_dir, model, config, metrics)
     log(f"uncompressed: valid ppl {metrics['valid']:.1f}, test ppl {metrics['test']:.1f} ({metrics['seconds']} s)")
     results = {"corpus": corpus.name, "options": asdict(lm_options), "ratio": ratio, "baseline": metrics, "runs": []}
+    if out_path:
+        fileio.write_json(out_path, results)
     for method in methods:
         started = time.monotonic()
         options = CompressOptions(method=method, target_ratio=ratio, epochs=compress_epochs, batch_size=
