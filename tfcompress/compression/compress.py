@@ -82,10 +82,9 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
         return compressed, report
     source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
     fixed = per_total(source.model, {})
-    plans = plan_compression({n: (m.rows, m.cols) for n, m in matrices(source.model).items()}, fixed,
-                             options.method, target,
-                             only=set(options.layers) or None, allocation=options.allocation,
-                             doping_share=options.doping_share, cmr=options.cmr)
+    shapes = {n: (m.rows, m.cols) for n, m in matrices(source.model).items()}
+    plans = plan_compression(shapes, fixed, options.method, target, only=set(options.layers) or None,
+                             allocation=options.allocation, doping_share=options.doping_share, cmr=options.cmr)
     data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
                    source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
