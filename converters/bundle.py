@@ -7,7 +7,8 @@
     OUT/tokenizer.json, OUT/labels.json    the same, for host tools
     OUT/manifest.json                      ops, tensors, sizes, quantisation, SHA-256 of every file
 
-The directory is built aside and renamed into place, so it is complete or absent.
+The directory is built aside and renamed into place, so it is complete or absent; it replaces
+only an earlier bundle (tfcompress.outputs).
 """
 
 from __future__ import annotations
@@ -23,21 +24,28 @@ from converters.tflite import DEFAULT_CALIBRATION_SAMPLES, convert_int8, represe
 from tfcompress import fileio
 from tfcompress.artifacts import LABELS_FILE, TOKENIZER_FILE, TrainedModel
 from tfcompress.data import IntentDataset
+from tfcompress.errors import ModelFileError
+from tfcompress.options import OptionError
+from tfcompress.outputs import OutputKind, check_output
 from tfcompress.tokenizer import OOV_ID, PAD_ID, RESERVED
 
 MODEL_FILE = "model.tflite"
 MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "tfcompress-manifest"
+BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE)
 
 
 def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | Path,
-                  calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES) -> dict:
-    """Convert and write every artifact; returns the manifest."""
+                  calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES, force: bool = False) -> dict:
+    """Convert and write every artifact; returns the manifest. `out_dir` is checked before converting."""
+    if calibration_samples < 1:
+        raise OptionError("calibration_samples", calibration_samples, ">= 1")
+    check_output(out_dir, BUNDLE_OUTPUT, (trained.directory,), force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)
     data = convert_int8(trained.model, calibration)
     summary = flatbuffer.summarize(data, MODEL_FILE)
     manifest = build_manifest(data, summary, trained, calibration_samples=len(calibration))
-    out_dir = Path(out_dir)
-    with fileio.staged_directory(out_dir) as staging:
+    with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, (trained.directory,)) as staging:
         fileio.write_bytes(staging / MODEL_FILE, data)
         tok = trained.tokenizer
         files = [
@@ -65,12 +73,12 @@ def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: Train
 
     layers = [layer.name for layer in trained.model.layers]
     return {
-        "format": "tfcompress-manifest",
+        "format": MANIFEST_FORMAT,
         "version": 1,
         "tfcompress_version": tfcompress.__version__,
         "model": {"file": MODEL_FILE, "bytes": len(data), "sha256": _sha256(data)},
         "source": {"dataset": trained.info.get("dataset"), "encoder": trained.config.encoder,
-                   "keras_parameters": int(trained.model.count_params())},
+                   "keras_parameters": int(trained.model.count_params()), "fingerprint": trained.fingerprint()},
         "ops": summary.op_counts(),
         "operator_count": len(summary.operators),
         "tensor_count": len(summary.tensors),
@@ -81,7 +89,7 @@ def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: Train
         "tokenizer": {"max_length": trained.tokenizer.max_length, "vocab_size": trained.tokenizer.vocab_size},
         "labels": len(trained.labels),
         "compression": {k: v for k, v in trained.info.get("compression", {}).items()
-                        if k in ("method", "uncompressed_bytes", "compressed_bytes", "ratio", "notes")},
+                        if k in ("method", "uncompressed_bytes", "compressed_bytes", "ratio", "tflite_bytes", "notes")},
         **extra,
     }
 
@@ -98,3 +106,35 @@ def c_io_defines(manifest: dict) -> dict[str, int | float]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_tflite_for(trained: TrainedModel, path: str | Path, model_name: str = "the model") -> tuple[bytes, str | None]:
+    """The .tflite at `path` (a file or a `convert` folder), checked against `trained`: refused when its
+    manifest names another model, or its input or output shape does not fit; returns (bytes, warning)."""
+    path = Path(path)
+    tflite_path = path / MODEL_FILE if path.is_dir() else path
+    data, summary = flatbuffer.read_model(tflite_path)
+    manifest_path = tflite_path.with_name(MANIFEST_FILE)
+    manifest = fileio.read_json(manifest_path) if BUNDLE_OUTPUT.recognises(tflite_path.parent) else None
+    if manifest is not None and manifest["model"].get("file") != tflite_path.name:
+        manifest = None
+    if manifest is None and path.is_dir():
+        raise ModelFileError(manifest_path, "missing or not a tfcompress manifest: not a `tfcompress convert` folder")
+    if manifest is not None:
+        if manifest["model"]["sha256"] != _sha256(data):
+            raise ModelFileError(tflite_path, f"does not match {manifest_path} (changed since `convert` wrote it)")
+        made_from = manifest.get("source", {}).get("fingerprint")
+        if made_from is not None and made_from != trained.fingerprint():
+            raise ModelFileError(tflite_path, f"was converted from another model than {model_name} "
+                                              f"(its manifest's source: {manifest['source'].get('dataset')} "
+                                              f"{manifest['source'].get('encoder')}, fingerprint {made_from[:12]}); "
+                                              f"convert {model_name} or evaluate the model it came from")
+    expected = {"input": [1, trained.tokenizer.max_length], "output": [1, len(trained.labels)]}
+    found = {"input": summary.tensors[summary.inputs[0]].shape, "output": summary.tensors[summary.outputs[0]].shape}
+    for role in ("input", "output"):
+        if list(found[role]) != expected[role]:
+            raise ModelFileError(tflite_path, f"{role} shape {found[role]} does not fit {model_name} "
+                                              f"({role} {expected[role]}): it is another model's .tflite")
+    warning = None if manifest is not None and "fingerprint" in manifest.get("source", {}) else (
+        f"{tflite_path} has no manifest naming its source model: only its shapes were checked against {model_name}")
+    return data, warning

@@ -69,3 +69,112 @@ def test_write_demo_data(tmp_path):
     result = CliRunner().invoke(main, ["write-demo-data", str(tmp_path / "demo")])
     assert result.exit_code == 0
     assert {p.name for p in (tmp_path / "demo").iterdir()} == {"train.jsonl", "valid.jsonl", "test.jsonl"}
+
+
+BAD_OPTIONS = [
+    (["train", "--dataset", "demo", "--out", "m", "--epochs", "0"], "--epochs"),
+    (["train", "--dataset", "demo", "--out", "m", "--batch-size", "0"], "--batch-size"),
+    (["train", "--dataset", "demo", "--out", "m", "--vocab-size", "0"], "--vocab-size"),
+    (["train", "--dataset", "demo", "--out", "m", "--vocab-size", "2"], "--vocab-size"),
+    (["train", "--dataset", "demo", "--out", "m", "--dropout", "1.5"], "--dropout"),
+    (["train", "--dataset", "demo", "--out", "m", "--embedding-dim", "0"], "--embedding-dim"),
+    (["train", "--dataset", "demo", "--out", "m", "--max-length", "0"], "--max-length"),
+    (["train", "--dataset", "demo", "--out", "m", "--learning-rate", "0"], "--learning-rate"),
+    (["train", "--dataset", "demo", "--out", "m", "--label-smoothing", "1"], "--label-smoothing"),
+    (["train", "--dataset", "demo", "--out", "m", "--seed", "-1"], "--seed"),
+    (["train", "--dataset", "demo", "--out", "m", "--encoder", "cnn"], "--encoder"),
+    (["compress", "m", "--out", "c", "--target", "0x"], "--target"),
+    (["compress", "m", "--out", "c", "--target", "1.2.3x"], "--target"),
+    (["compress", "m", "--out", "c", "--target", "0.5x"], "--target"),
+    (["compress", "m", "--out", "c", "--target", "0kb"], "--target"),
+    (["compress", "m", "--out", "c", "--target-kb", "-1"], "--target-kb"),
+    (["compress", "m", "--out", "c", "--method", "svd"], "--method"),
+    (["compress", "m", "--out", "c", "--epochs", "0"], "--epochs"),
+    (["compress", "m", "--out", "c", "--vocab-size", "2"], "--vocab-size"),
+    (["compress", "m", "--out", "c", "--doping-share", "1"], "--doping-share"),
+    (["compress", "m", "--out", "c", "--cmr", "-0.1"], "--cmr"),
+    (["convert", "m", "--out", "fw", "--calibration-samples", "0"], "--calibration-samples"),
+    (["eval", "m", "--interpreter", "xnnpack"], "--interpreter"),
+    (["pareto", "m", "--out", "p.json", "--ratios", "10,0.5"], "--ratios"),
+    (["pareto", "m", "--out", "p.json", "--methods", "dkp,svd"], "--methods"),
+    (["pareto", "m", "--out", "p.json", "--epochs", "0"], "--epochs"),
+    (["lm-benchmark", "--out", "lm.json", "--ratio", "1"], "--ratio"),
+    (["lm-benchmark", "--out", "lm.json", "--methods", "dkp,small"], "--methods"),
+    (["lm-benchmark", "--out", "lm.json", "--epochs", "0"], "--epochs"),
+    (["lm-benchmark", "--out", "lm.json", "--vocab-size", "2"], "--vocab-size"),
+]
+
+
+@pytest.mark.parametrize("args,option", BAD_OPTIONS, ids=[" ".join(a[:1] + a[-2:]) for a, _ in BAD_OPTIONS])
+def test_a_bad_option_value_is_one_error_line_and_exit_code_2(args, option, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and f"'{option}'" in errors[0], result.output
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_defaults_are_the_library_defaults():
+    import dataclasses
+
+    from tfcompress.options import CompressOptions, LMOptions, TrainOptions
+
+    for command, options in (("train", TrainOptions), ("compress", CompressOptions), ("lm-benchmark", LMOptions)):
+        defaults = {f.name: f.default for f in dataclasses.fields(options)}
+        params = [p for p in main.commands[command].params if p.name in defaults]
+        assert len(params) >= 4
+        for param in params:
+            assert param.default == defaults[param.name], (command, param.name)
+
+
+def test_top_level_help_shows_every_whole_description():
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0 and "..." not in result.output
+    text = " ".join(result.output.split())
+    for command in main.commands.values():
+        assert " ".join(command.help.split("\n")[0].split()) in text
+
+
+def test_help_says_what_demo_does_and_which_interpreter_eval_uses():
+    runner = CliRunner()
+    assert "compress" in runner.invoke(main, ["demo", "--help"]).output
+    help_text = " ".join(runner.invoke(main, ["eval", "--help"]).output.split())
+    assert "default: tflm" in help_text and "golden" in help_text
+
+
+def test_eval_refuses_another_models_tflite_naming_both(trained_dir, tmp_path, tiny_dataset):
+    from converters.bundle import convert_model
+    from tfcompress.training import TrainOptions, train_classifier
+
+    runner = CliRunner()
+    same_shapes = train_classifier(tiny_dataset, TrainOptions(vocab_size=64, embedding_dim=8, head_units=16,
+                                                              epochs=1, seed=1), verbose=0)
+    other = tmp_path / "other"
+    convert_model(same_shapes, tiny_dataset, other, calibration_samples=10)
+    result = runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(other)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{other / 'model.tflite'}: was converted from another model than {trained_dir}" in result.output
+
+    longer = train_classifier(tiny_dataset, TrainOptions(vocab_size=64, embedding_dim=8, head_units=16, epochs=1,
+                                                         max_length=5), verbose=0)
+    convert_model(longer, tiny_dataset, tmp_path / "longer", calibration_samples=10)
+    (tmp_path / "bare").mkdir()
+    bare = tmp_path / "bare" / "x.tflite"
+    bare.write_bytes((tmp_path / "longer" / "model.tflite").read_bytes())
+    result = runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(bare)])
+    assert result.exit_code == 1
+    assert f"{bare}: input shape [1, 5] does not fit {trained_dir}" in result.output
+
+    bare.write_bytes((other / "model.tflite").read_bytes())  # same shapes, no manifest: evaluated, with a warning
+    result = runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(bare)])
+    assert result.exit_code == 0 and "only its shapes were checked" in result.output
+
+
+def test_eval_refuses_a_dataset_with_other_labels(trained_dir):
+    result = CliRunner().invoke(main, ["eval", str(trained_dir), "--dataset", "demo"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error: <built-in demo>/test: ") and "are not labels of the model" in line
+    assert "lights_on" in line  # the model's labels are listed

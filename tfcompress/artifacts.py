@@ -3,12 +3,14 @@
     MODEL_DIR/model.keras       Keras model (custom layers registered by tfcompress.layers)
     MODEL_DIR/tokenizer.json    tokenizer (docs/tokenizer.md)
     MODEL_DIR/labels.json       label names in logit order
-    MODEL_DIR/config.json       architecture, dataset and training options
+    MODEL_DIR/config.json       format marker, architecture, dataset and training options
     MODEL_DIR/metrics.json      validation and test metrics of the float model
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from tfcompress import fileio
 from tfcompress.backend import keras
 from tfcompress.errors import ModelFileError
 from tfcompress.models import ClassifierConfig
+from tfcompress.outputs import OutputKind
 from tfcompress.tokenizer import WordTokenizer
 
 import tfcompress.layers  # noqa: F401  (registers the custom layers for load_model)
@@ -27,6 +30,7 @@ TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+MODEL_OUTPUT = OutputKind("model directory", "tfcompress-model", CONFIG_FILE)
 
 
 @dataclass
@@ -38,6 +42,7 @@ class TrainedModel:
     oos_label: str | None = None
     info: dict = field(default_factory=dict)  # dataset name, training options
     metrics: dict = field(default_factory=dict)
+    directory: Path | None = None  # where it was loaded from, if it was
 
     def logits(self, texts, batch_size: int = 256) -> np.ndarray:
         ids = self.tokenizer.encode_batch(list(texts))
@@ -46,18 +51,29 @@ class TrainedModel:
     def predict(self, texts) -> np.ndarray:
         return np.argmax(self.logits(texts), axis=-1)
 
-    def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        with fileio.staged_directory(directory) as staging:
+    def fingerprint(self) -> str:
+        """SHA-256 of what an int8 artifact is made from (labels, tokenizer, weights): the manifest
+        records it, so an artifact can be matched to its model."""
+        digest = hashlib.sha256(json.dumps([list(self.labels), self.tokenizer.to_json()]).encode())
+        for weight in self.model.weights:
+            value = np.ascontiguousarray(weight.numpy())
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(value.tobytes())
+        return digest.hexdigest()
+
+    def save(self, directory: str | Path, force: bool = False, inputs=()) -> Path:
+        """Write the model directory; `directory` may only be an earlier one (or new), see tfcompress.outputs."""
+        with fileio.staged_directory(directory, MODEL_OUTPUT, force, inputs) as staging:
             self.model.save(staging / MODEL_FILE)
             self.tokenizer.save(staging / TOKENIZER_FILE)
             fileio.write_json(staging / LABELS_FILE, list(self.labels))
             fileio.write_json(
                 staging / CONFIG_FILE,
-                {"model": self.config.to_json(), "oos_label": self.oos_label, **self.info},
+                {"format": MODEL_OUTPUT.format, "model": self.config.to_json(), "oos_label": self.oos_label,
+                 **self.info},
             )
             fileio.write_json(staging / METRICS_FILE, self.metrics)
-        return directory
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path) -> "TrainedModel":
@@ -72,6 +88,7 @@ class TrainedModel:
         except Exception as err:  # Keras raises many types for damaged files
             raise ModelFileError(directory / MODEL_FILE, f"cannot load the Keras model ({err})") from None
         config = fileio.read_json(directory / CONFIG_FILE)
+        config.pop("format", None)
         metrics_path = directory / METRICS_FILE
         return cls(
             model=model,
@@ -81,4 +98,5 @@ class TrainedModel:
             oos_label=config.pop("oos_label", None),
             info=config,
             metrics=fileio.read_json(metrics_path) if metrics_path.is_file() else {},
+            directory=directory,
         )

@@ -8,9 +8,11 @@ from typing import Callable
 from tfcompress import fileio
 from tfcompress.artifacts import TrainedModel
 from tfcompress.compression.compress import CompressOptions, compress_model, model_bytes
+from tfcompress.compression.plan import METHODS
 from tfcompress.data import IntentDataset
+from tfcompress.outputs import OutputKind, check_output
 
-PARETO_METHODS = ("dkp", "kp", "hmf", "lmf", "prune", "small")
+PARETO_OUTPUT = OutputKind("Pareto results file", "tfcompress-pareto")
 
 
 def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: str) -> dict:
@@ -22,30 +24,34 @@ def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: st
     return {"float": result["float"], "int8": result["int8"], "tflite_bytes": len(tflite)}
 
 
-def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=PARETO_METHODS, epochs: int = 30,
+def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHODS, epochs: int = 30,
            interpreter: str = "litert-ref", out_path=None, log: Callable[[str], None] = print,
-           vocab_size: int | None = None) -> dict:
+           vocab_size: int | None = None, force: bool = False) -> dict:
     """Every method at every whole-model ratio, float and int8 test metrics; saved after each run.
     `vocab_size` truncates the vocabulary first for every method but small (which sizes its own)."""
+    runs = [CompressOptions(method=method, target_ratio=ratio, epochs=epochs, vocab_size=vocab_size)
+            for ratio in ratios for method in methods]  # every option checked before the first run
+    if out_path is not None:
+        check_output(out_path, PARETO_OUTPUT, force=force)
+    dataset.check_labels(trained.labels)
     base = _int8_metrics(trained, dataset, interpreter)
-    results = {"dataset": dataset.name, "encoder": trained.config.encoder, "interpreter": interpreter,
+    results = {"format": PARETO_OUTPUT.format, "dataset": dataset.name, "encoder": trained.config.encoder,
+               "interpreter": interpreter,
                "vocab_size": vocab_size,
                "baseline": {"bytes": model_bytes(trained.model)[0], "parameters": trained.info["parameters"],
                             **base}, "runs": []}
-    for ratio in ratios:
-        for method in methods:
-            started = time.monotonic()
-            compressed, report = compress_model(trained, dataset, CompressOptions(
-                method=method, target_ratio=ratio, epochs=epochs, vocab_size=vocab_size), verbose=0)
-            run = {"method": method, "target_ratio": ratio, "ratio": report["ratio"],
-                   "bytes": report["compressed_bytes"], "valid_accuracy": report["accuracy_after"]["valid"],
-                   **_int8_metrics(compressed, dataset, interpreter),
-                   "seconds": round(time.monotonic() - started, 1)}
-            results["runs"].append(run)
-            log(f"{dataset.name} {ratio:g}x {method}: {run['bytes']:,} bytes, float {run['float']['accuracy']:.4f}, "
-                f"int8 {run['int8']['accuracy']:.4f} ({run['seconds']} s)")
-            if out_path:
-                fileio.write_json(out_path, results)
+    for options in runs:
+        started = time.monotonic()
+        compressed, report = compress_model(trained, dataset, options, verbose=0)
+        run = {"method": options.method, "target_ratio": options.target_ratio, "ratio": report["ratio"],
+               "bytes": report["compressed_bytes"], "valid_accuracy": report["accuracy_after"]["valid"],
+               **_int8_metrics(compressed, dataset, interpreter),
+               "seconds": round(time.monotonic() - started, 1)}
+        results["runs"].append(run)
+        log(f"{dataset.name} {options.target_ratio:g}x {options.method}: {run['bytes']:,} bytes, "
+            f"float {run['float']['accuracy']:.4f}, int8 {run['int8']['accuracy']:.4f} ({run['seconds']} s)")
+        if out_path:
+            fileio.write_json(out_path, results)
     return results
 
 

@@ -1,7 +1,13 @@
-"""The `tfcompress` command: thin click commands over the library."""
+"""The `tfcompress` command: thin click commands over the library.
+
+Option types, choices and defaults come from the library's options dataclasses and constants
+(`from_options`), so `--help`, validation and code agree; a bad value exits with code 2 and one
+`Error:` line naming the option, a bad file or path with code 1 and one line naming it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -10,6 +16,8 @@ from pathlib import Path
 import click
 
 from tfcompress.errors import TfcompressError
+from tfcompress.interpreters import GOLDEN, INTERPRETERS
+from tfcompress.options import LM_METHODS, METHODS, CompressOptions, LMOptions, TrainOptions, field_type
 
 
 def _user_errors(func):
@@ -25,12 +33,94 @@ def _user_errors(func):
     return wrapper
 
 
+def from_options(cls, name: str, *decls: str, **kwargs):
+    """A click option for field `name` of an options dataclass, with the field's default and a
+    click type made from its declared bounds or choices (tfcompress.options)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    kwargs.setdefault("default", f.default)
+    kwargs.setdefault("show_default", f.default is not None)
+    if "choices" in f.metadata:
+        kwargs["type"] = click.Choice(f.metadata["choices"])
+    elif "bounds" in f.metadata:
+        b = f.metadata["bounds"]
+        ranged = click.IntRange if field_type(cls, name) is int else click.FloatRange
+        kwargs["type"] = ranged(b.min, b.max, min_open=b.min_open, max_open=b.max_open)
+    return click.option(*(decls or (f"--{name.replace('_', '-')}",)), **kwargs)
+
+
+class TargetType(click.ParamType):
+    """--target: a ratio above 1 (25x) or a size (20kb, 20480): (ratio, bytes) with one of them None."""
+
+    name = "TARGET"
+
+    def convert(self, value, param, ctx):
+        from tfcompress.compression.compress import parse_target
+
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_target(value)
+        except TfcompressError as err:
+            self.fail(str(err), param, ctx)
+
+
+class CommaList(click.ParamType):
+    """A comma-separated list: each item one of `choices`, or a ratio above 1 when `choices` is None."""
+
+    def __init__(self, choices: tuple[str, ...] | None = None, allow_empty: bool = False):
+        self.choices, self.allow_empty = choices, allow_empty
+        self.name = "NAME,..." if choices else "RATIO,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        if not items and not self.allow_empty:
+            self.fail("give at least one value", param, ctx)
+        if self.choices is not None:
+            for item in items:
+                if item not in self.choices:
+                    self.fail(f"{item!r} is not one of {', '.join(self.choices)}", param, ctx)
+            return tuple(items)
+        ratios = []
+        for item in items:
+            try:
+                ratios.append(float(item.lower().removesuffix("x")))
+            except ValueError:
+                self.fail(f"{item!r} is not a ratio (like 25 or 25x)", param, ctx)
+            if not ratios[-1] > 1:
+                self.fail(f"{item!r}: a ratio must be more than 1 (below it the model grows)", param, ctx)
+        return tuple(ratios)
+
+
+class OneLineHelpCommand(click.Command):
+    """Lists itself in `tfcompress --help` with its whole first docstring line, never cut with '...'."""
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self.short_help or (self.help or "").strip().split("\n")[0]
+
+
+class Group(click.Group):
+    command_class = OneLineHelpCommand
+
+
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Folder of named datasets (default: $TFCOMPRESS_DATA_DIR, ./datasets, ../shared/datasets).")
+results_option = click.option("--out", "out_path", type=click.Path(path_type=Path), required=True,
+                              help="Results JSON (rewritten after every run).")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Replace the output path even if it holds something other than an earlier output of this command.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _check_output(path, kind, force, inputs=()):
+    from tfcompress.outputs import check_output
+
+    check_output(path, kind, inputs, force)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tfcompress")
 def main():
     """Train, compress and convert NLU models for TensorFlow Lite Micro boards."""
@@ -41,30 +131,34 @@ def main():
               help="clinc150, snips, banking77, demo, or a folder/file of .jsonl/.csv.")
 @data_dir_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
-@click.option("--encoder", type=click.Choice(["pooled", "lstm", "gru"]), default="pooled", show_default=True)
-@click.option("--vocab-size", type=int, default=8000, show_default=True)
-@click.option("--max-length", type=int, default=None, help="Tokens per utterance (default: 99th percentile).")
-@click.option("--embedding-dim", type=int, default=64, show_default=True)
-@click.option("--rnn-units", type=int, default=64, show_default=True)
-@click.option("--head-units", type=int, default=128, show_default=True, help="0 for no hidden layer.")
-@click.option("--dropout", type=float, default=0.2, show_default=True)
-@click.option("--epochs", type=int, default=40, show_default=True)
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
-@click.option("--patience", type=int, default=5, show_default=True)
-@click.option("--label-smoothing", type=float, default=0.0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@force_option
+@from_options(TrainOptions, "encoder")
+@from_options(TrainOptions, "vocab_size", help="Word ids, the 2 reserved ones (padding, unknown) included.")
+@from_options(TrainOptions, "max_length", help="Tokens per utterance (default: the 99th percentile of train).")
+@from_options(TrainOptions, "embedding_dim")
+@from_options(TrainOptions, "rnn_units", help="lstm, gru: units of the recurrent layer.")
+@from_options(TrainOptions, "head_units", help="0 for no hidden layer.")
+@from_options(TrainOptions, "dropout")
+@from_options(TrainOptions, "epochs")
+@from_options(TrainOptions, "batch_size")
+@from_options(TrainOptions, "learning_rate")
+@from_options(TrainOptions, "patience", help="Epochs without a validation-accuracy gain before stopping.")
+@from_options(TrainOptions, "label_smoothing")
+@from_options(TrainOptions, "seed")
 @_user_errors
-def train(dataset_spec, data_dir, out_dir, **options):
-    """Train an intent classifier and save model, tokenizer, labels and metrics."""
+def train(dataset_spec, data_dir, out_dir, force, **options):
+    """Train an intent classifier; save model, tokenizer, labels and metrics."""
+    from tfcompress.artifacts import MODEL_OUTPUT
+
+    _check_output(out_dir, MODEL_OUTPUT, force)
     from tfcompress.data import load_dataset
-    from tfcompress.training import TrainOptions, train_classifier
+    from tfcompress.training import train_classifier
 
     dataset = load_dataset(dataset_spec, data_dir)
     click.echo(f"dataset {dataset.name}: {len(dataset.train)} train, {len(dataset.valid)} valid, "
                f"{len(dataset.test) if dataset.test else 0} test, {len(dataset.labels)} intents", err=True)
     trained = train_classifier(dataset, TrainOptions(**options))
-    trained.save(out_dir)
+    trained.save(out_dir, force)
     click.echo(f"saved {out_dir} ({trained.info['parameters']:,} parameters)")
     click.echo(json.dumps(trained.metrics, indent=2))
 
@@ -72,51 +166,58 @@ def train(dataset_spec, data_dir, out_dir, **options):
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Artifact directory to write.")
+@force_option
 @click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
 @data_dir_option
-@click.option("--calibration-samples", type=int, default=500, show_default=True)
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Training examples that calibrate the int8 activation ranges.")
 @_user_errors
-def convert(model_dir, out_dir, dataset_spec, data_dir, calibration_samples):
-    """Convert a trained model to int8 .tflite, C arrays and manifest.json."""
-    from converters.bundle import convert_model
+def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_samples):
+    """Convert a trained model to an int8 .tflite, C arrays and manifest.json."""
+    from converters.bundle import BUNDLE_OUTPUT
+
+    _check_output(out_dir, BUNDLE_OUTPUT, force, (model_dir,))
+    from converters.bundle import MODEL_FILE, convert_model
     from tfcompress.artifacts import TrainedModel
+    from tfcompress.compression.compress import format_tflite_bytes
     from tfcompress.data import load_dataset
 
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
-    manifest = convert_model(trained, dataset, out_dir, calibration_samples)
-    click.echo(f"wrote {out_dir}: model.tflite {manifest['model']['bytes']:,} bytes, "
-               f"{manifest['operator_count']} ops ({', '.join(manifest['ops'])})")
+    manifest = convert_model(trained, dataset, out_dir, calibration_samples, force)
+    uncompressed = manifest["compression"].get("tflite_bytes", {}).get("uncompressed")
+    click.echo(f"wrote {out_dir}: {manifest['operator_count']} ops ({', '.join(manifest['ops'])}); "
+               + format_tflite_bytes(manifest["model"]["bytes"], uncompressed, MODEL_FILE))
 
 
 @main.command("eval")
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--tflite", "tflite_path", type=click.Path(path_type=Path), default=None,
-              help="The .tflite (or a `convert` output directory) to evaluate beside the float model.")
+              help="The .tflite (or a `convert` output directory) of this model, evaluated beside the float model.")
 @click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
 @data_dir_option
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
-@click.option("--interpreter", type=click.Choice(["litert-ref", "tflm", "litert"]), default="litert-ref",
-              show_default=True, help="Kernels for the int8 model (docs/interpreters.md).")
+@click.option("--interpreter", type=click.Choice(INTERPRETERS), default=GOLDEN, show_default=True,
+              help="Kernels for the int8 model: tflm is the golden the board must match; litert-ref and litert "
+                   "differ from it by one LSB on some outputs (docs/interpreters.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @_user_errors
 def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, as_json):
     """Metrics of the float Keras model and its int8 .tflite on one split."""
-    from converters.bundle import MODEL_FILE
-    from converters.flatbuffer import read_model
+    from converters.bundle import read_tflite_for
     from tfcompress.artifacts import TrainedModel
     from tfcompress.data import load_dataset
     from tfcompress.evaluation import evaluate_float_and_int8
 
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
+    tflite = None
     if tflite_path is None:
-        from converters.tflite import convert_int8, representative_sample
-
         click.echo("no --tflite given: converting the model in memory", err=True)
-        tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
     else:
-        tflite, _ = read_model(tflite_path / MODEL_FILE if tflite_path.is_dir() else tflite_path)
+        tflite, warning = read_tflite_for(trained, tflite_path, str(model_dir))
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     report = evaluate_float_and_int8(trained, tflite, dataset, split, interpreter)
     click.echo(json.dumps(report, indent=2) if as_json else format_eval(report))
 
@@ -134,66 +235,74 @@ def format_eval(report: dict) -> str:
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Compressed model directory.")
-@click.option("--method", type=click.Choice(["dkp", "kp", "hmf", "lmf", "prune", "small"]), default="dkp",
-              show_default=True, help="small: a dense model of the same family trained from scratch to the size.")
-@click.option("--target", default="25x", show_default=True, help="Whole-model ratio (25x) or size (20kb, 20480).")
-@click.option("--target-kb", type=float, default=None, help="Whole-model size in KiB (overrides --target).")
+@force_option
+@from_options(CompressOptions, "method", help="small: a dense model of the same family trained from scratch to the "
+                                              "size.")
+@click.option("--target", type=TargetType(), default="25x", show_default=True,
+              help="Whole-model ratio above 1 (25x) or size (20kb, 20480 bytes).")
+@click.option("--target-kb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Whole-model size in KiB (overrides --target).")
 @click.option("--layers", default="", help="Comma-separated matrices to compress (default: all worth it): "
               "embedding, encoder.input, encoder.recurrent, hidden, logits.")
-@click.option("--vocab-size", type=int, default=None,
+@from_options(CompressOptions, "vocab_size",
               help="Keep only the most frequent words (the rest read as OOV) before compressing; not for small.")
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
 @data_dir_option
-@click.option("--epochs", type=int, default=30, show_default=True)
-@click.option("--learning-rate", type=float, default=3e-3, show_default=True)
-@click.option("--patience", type=int, default=5, show_default=True)
-@click.option("--allocation", type=float, default=0.5, show_default=True,
+@from_options(CompressOptions, "epochs")
+@from_options(CompressOptions, "learning_rate")
+@from_options(CompressOptions, "patience")
+@from_options(CompressOptions, "allocation",
               help="Each matrix's budget ~ its size ** allocation (1: the same ratio for every matrix).")
-@click.option("--doping-share", type=float, default=0.5, show_default=True, help="dkp: budget share of S.")
-@click.option("--cmr", type=float, default=0.0, show_default=True,
-              help="dkp: co-matrix dropout rate (dropout on S's entries while training).")
-@click.option("--anneal-fraction", type=float, default=0.5, show_default=True,
+@from_options(CompressOptions, "doping_share", help="dkp: budget share of S.")
+@from_options(CompressOptions, "cmr", help="dkp: co-matrix dropout rate (dropout on S's entries while training).")
+@from_options(CompressOptions, "anneal_fraction",
               help="dkp/prune: share of fine-tuning steps spent annealing to the target density.")
-@click.option("--label-smoothing", type=float, default=0.1, show_default=True,
+@from_options(CompressOptions, "label_smoothing",
               help="Keeps the logits' range small enough for the int8 output to order them (0: off).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@from_options(CompressOptions, "seed")
 @_user_errors
-def compress(model_dir, out_dir, method, target, target_kb, layers, dataset_spec, data_dir, **options):
+def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec, data_dir, **options):
     """Compress a trained model to a size target and fine-tune it on the task."""
+    from tfcompress.artifacts import MODEL_OUTPUT
+
+    _check_output(out_dir, MODEL_OUTPUT, force, (model_dir,))
     from tfcompress.artifacts import TrainedModel
-    from tfcompress.compression.compress import CompressOptions, compress_model, format_report, parse_target
+    from tfcompress.compression.compress import compress_model, format_report
     from tfcompress.data import load_dataset
 
-    ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else parse_target(target)
+    ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else target
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
     compressed, report = compress_model(trained, dataset, CompressOptions(
-        method=method, target_ratio=ratio, target_bytes=size,
-        layers=tuple(n.strip() for n in layers.split(",") if n.strip()), **options))
-    compressed.save(out_dir)
+        target_ratio=ratio, target_bytes=size, layers=tuple(n.strip() for n in layers.split(",") if n.strip()),
+        **options), log=lambda message: click.echo(message, err=True))
+    compressed.save(out_dir, force, inputs=(model_dir,))
     click.echo(format_report(report))
     click.echo(f"saved {out_dir}")
 
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--ratios", default="10,25,50", show_default=True, help="Whole-model compression ratios.")
-@click.option("--methods", default="dkp,kp,hmf,lmf,prune,small", show_default=True)
-@click.option("--epochs", type=int, default=30, show_default=True, help="Fine-tuning epochs per run.")
-@click.option("--vocab-size", type=int, default=None, help="Truncate the vocabulary first (as compress --vocab-size).")
-@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
+@click.option("--ratios", type=CommaList(), default="10,25,50", show_default=True,
+              help="Whole-model compression ratios, each above 1.")
+@click.option("--methods", type=CommaList(METHODS), default=",".join(METHODS), show_default=True)
+@from_options(CompressOptions, "epochs", help="Fine-tuning epochs per run.")
+@from_options(CompressOptions, "vocab_size", help="Truncate the vocabulary first (as compress --vocab-size).")
+@results_option
+@force_option
 @data_dir_option
 @_user_errors
-def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, data_dir):
+def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, force, data_dir):
     """Benchmark: every compression method at every ratio, float and int8 test accuracy."""
     from tfcompress.artifacts import TrainedModel
-    from tfcompress.benchmarks import format_pareto, pareto as run_pareto
+    from tfcompress.benchmarks import PARETO_OUTPUT, format_pareto, pareto as run_pareto
     from tfcompress.data import load_dataset
 
+    _check_output(out_path, PARETO_OUTPUT, force)
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(trained.info["dataset_spec"], data_dir)
-    results = run_pareto(trained, dataset, [float(r) for r in ratios.split(",")], methods.split(","), epochs,
-                         out_path=out_path, log=lambda m: click.echo(m, err=True), vocab_size=vocab_size)
+    results = run_pareto(trained, dataset, ratios, methods, epochs, out_path=out_path,
+                         log=lambda m: click.echo(m, err=True), vocab_size=vocab_size, force=force)
     click.echo(format_pareto(results))
 
 
@@ -201,30 +310,34 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, data_dir):
 @click.option("--corpus", "corpus_spec", default="wikitext-2", show_default=True,
               help="wikitext-2 (in the data directory) or a folder of train/valid/test.txt.")
 @data_dir_option
-@click.option("--vocab-size", type=int, default=10000, show_default=True,
+@click.option("--vocab-size", type=click.IntRange(min=3), default=10000, show_default=True,
               help="Most frequent words kept, the rest <unk> (the softmax dominates CPU time).")
-@click.option("--ratio", type=float, default=25.0, show_default=True, help="Compression of the recurrent layer.")
-@click.option("--methods", default="dkp,prune,hmf,lmf", show_default=True,
+@click.option("--ratio", type=click.FloatRange(min=1, min_open=True), default=25.0, show_default=True,
+              help="Compression of the recurrent layer.")
+@click.option("--methods", type=CommaList(LM_METHODS, allow_empty=True),
+              default="dkp,prune,hmf,lmf", show_default=True,
               help="Empty: only train (and time) the uncompressed model.")
-@click.option("--embedding-dim", type=int, default=128, show_default=True)
-@click.option("--rnn-units", type=int, default=256, show_default=True)
-@click.option("--seq-length", type=int, default=35, show_default=True)
-@click.option("--epochs", type=int, default=3, show_default=True, help="Training epochs of the uncompressed model.")
-@click.option("--compress-epochs", type=int, default=1, show_default=True, help="Fine-tuning epochs per method.")
-@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Results JSON (updated per run).")
+@from_options(LMOptions, "embedding_dim")
+@from_options(LMOptions, "rnn_units")
+@from_options(LMOptions, "seq_length")
+@from_options(LMOptions, "epochs", help="Training epochs of the uncompressed model.")
+@click.option("--compress-epochs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Fine-tuning epochs per method.")
+@results_option
 @click.option("--baseline", "baseline_dir", type=click.Path(path_type=Path),
               help="Folder for the uncompressed model: loaded if it holds one, else the trained model is saved there.")
+@force_option
 @_user_errors
 def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_dim, rnn_units, seq_length, epochs,
-                 compress_epochs, out_path, baseline_dir):
-    """Benchmark: train a word-level LSTM language model, compress its LSTM with each method, perplexity."""
+                 compress_epochs, out_path, baseline_dir, force):
+    """Benchmark: a word-level LSTM language model, its LSTM compressed by each method: perplexity."""
     from tfcompress.data.corpus import load_corpus
-    from tfcompress.language_modeling import LMOptions, lm_compression_benchmark
+    from tfcompress.language_modeling import lm_compression_benchmark
 
     corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
-    lm_compression_benchmark(corpus, options, ratio, [m for m in methods.split(",") if m], compress_epochs, out_path,
-                             log=lambda m: click.echo(m, err=True), verbose=2, baseline_dir=baseline_dir)
+    lm_compression_benchmark(corpus, options, ratio, methods, compress_epochs, out_path,
+                             log=lambda m: click.echo(m, err=True), verbose=2, baseline_dir=baseline_dir, force=force)
 
 
 @main.command()
@@ -241,24 +354,29 @@ def inspect(tflite_path, tensors):
 
 @main.command("write-demo-data")
 @click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace train/valid/test files already in OUT_DIR.")
 @_user_errors
-def write_demo_data(out_dir):
+def write_demo_data(out_dir, force):
     """Write the built-in smart-home intent set as train/valid/test .jsonl files."""
     from tfcompress.data.registry import write_demo_dataset
 
-    write_demo_dataset(out_dir)
+    write_demo_dataset(out_dir, force=force)
     click.echo(f"wrote {out_dir}/train.jsonl, valid.jsonl, test.jsonl")
 
 
 @main.command()
 @click.option("--workdir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
-@click.option("--encoder", type=click.Choice(["pooled", "lstm", "gru"]), default="pooled", show_default=True)
+@force_option
+@from_options(TrainOptions, "encoder")
 @_user_errors
-def demo(workdir, encoder):
-    """The main job on the built-in data: train, convert to int8, evaluate float vs int8."""
+def demo(workdir, force, encoder):
+    """The whole flow on the built-in data: train, compress 5x with DKP, convert to int8, evaluate."""
+    from tfcompress.demo import DEMO_OUTPUT
+
+    _check_output(workdir, DEMO_OUTPUT, force)
     from tfcompress.demo import format_report, run_demo
 
-    report = run_demo(workdir, encoder=encoder, log=lambda msg: click.echo(msg, err=True))
+    report = run_demo(workdir, encoder=encoder, log=lambda msg: click.echo(msg, err=True), force=force)
     click.echo(format_report(report))
 
 

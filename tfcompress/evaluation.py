@@ -6,7 +6,7 @@ import numpy as np
 
 from tfcompress.artifacts import TrainedModel
 from tfcompress.data import IntentDataset
-from tfcompress.interpreters import Int8Runner
+from tfcompress.interpreters import GOLDEN, Int8Runner
 from tfcompress.metrics import intent_metrics
 
 
@@ -19,11 +19,17 @@ def dataset_split(dataset: IntentDataset, name: str):
     return split
 
 
-def evaluate_float_and_int8(trained: TrainedModel, tflite: bytes, dataset: IntentDataset,
-                            split: str = "test", interpreter: str = "litert-ref") -> dict:
+def evaluate_float_and_int8(trained: TrainedModel, tflite: bytes | None, dataset: IntentDataset,
+                            split: str = "test", interpreter: str = GOLDEN) -> dict:
+    """Metrics of both models on `split`; `tflite` None converts the model in memory, once the split
+    and its labels have been checked against the model."""
     data = dataset_split(dataset, split)
+    y_true = np.asarray(dataset.label_ids(data, trained.labels))
+    if tflite is None:
+        from converters.tflite import convert_int8, representative_sample
+
+        tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
     ids = trained.tokenizer.encode_batch(data.texts)
-    y_true = np.asarray(dataset.label_ids(data))
     float_pred = np.argmax(trained.model.predict(ids, batch_size=256, verbose=0), axis=-1)
     int8_pred = np.argmax(Int8Runner(tflite, interpreter).run(ids), axis=-1)
     labels, oos = trained.labels, trained.oos_label

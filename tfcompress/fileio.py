@@ -1,7 +1,9 @@
 """Atomic file writes: an interrupted run never leaves a half-written artifact behind.
 
-Each file is written to a temporary sibling, flushed to disk and renamed over the
-target; a directory of artifacts is built in a temporary sibling and renamed last.
+Each file is written to a temporary sibling, flushed to disk and renamed over the target; a
+directory of artifacts is built in a staging sibling `NAME.partial-PID` and renamed into
+place last. A run that is killed leaves at most that staging folder, which the next run
+writing NAME removes. Files and folders get the permissions the umask gives, as with `open`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,17 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from tfcompress.outputs import OutputKind, OutputPathError, check_output
+
+STAGING_TAG = ".partial-"
+ASIDE_TAG = ".replaced-"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
@@ -21,6 +34,7 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -45,25 +59,62 @@ def read_json(path: str | Path) -> Any:
         return json.load(handle)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def _clean_up_after_killed_runs(path: Path) -> None:
+    """Remove the staging folders of runs that died, and put back an output a dead run had moved aside."""
+    for sibling in path.parent.iterdir():
+        for tag in (STAGING_TAG, ASIDE_TAG):
+            pid = sibling.name.removeprefix(path.name + tag)
+            if pid != sibling.name and pid.isdigit() and not _alive(int(pid)):
+                if tag == ASIDE_TAG and not path.exists():
+                    os.replace(sibling, path)
+                else:
+                    _remove(sibling)
+
+
 @contextlib.contextmanager
-def staged_directory(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
-    """Yield a temporary directory that replaces `path` only if the block succeeds."""
-    path = Path(path)
+def staged_directory(path: str | Path, kind: OutputKind, force: bool = False, inputs=()) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces `path` when the block succeeds.
+    `path` must pass `check_output(path, kind, inputs, force)`, before the block and again at the end."""
+    path = check_output(path, kind, inputs, force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    _clean_up_after_killed_runs(path)
+    staging = path.with_name(f"{path.name}{STAGING_TAG}{os.getpid()}")
+    if staging.exists():
+        _remove(staging)
+    staging.mkdir()
     try:
         yield staging
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(path, old)
+        try:
+            check_output(path, kind, inputs, force)
+        except OutputPathError as err:
+            kept, staging = staging, None
+            raise OutputPathError(path, f"{str(err).split(': ', 1)[1]} (it changed during the run; "
+                                        f"the new {kind.description} is in {kept})") from None
+        if path.exists() or path.is_symlink():
+            aside = path.with_name(f"{path.name}{ASIDE_TAG}{os.getpid()}")
+            os.replace(path, aside)
             os.replace(staging, path)
-            shutil.rmtree(old)
+            _remove(aside)
         else:
             os.replace(staging, path)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,27 +14,16 @@ import numpy as np
 
 from tfcompress import fileio
 from tfcompress.backend import keras, quiet_native_stderr
-from tfcompress.compression.compress import CompressOptions
 from tfcompress.compression.finetune import FitData, compress_and_finetune
 from tfcompress.compression.plan import plan_compression
 from tfcompress.data.corpus import Corpus
 from tfcompress.models import LanguageModelConfig, build_language_model, matrices
+from tfcompress.options import LM_METHODS, CompressOptions, LMOptions, OptionError
+from tfcompress.outputs import OutputKind, check_output
 
 RECURRENT_MATRICES = ("encoder.input", "encoder.recurrent")
-
-
-@dataclass(frozen=True)
-class LMOptions:
-    seq_length: int = 35
-    embedding_dim: int = 128
-    rnn_units: int = 256
-    cell: str = "lstm"
-    dropout: float = 0.3
-    epochs: int = 6
-    batch_size: int = 64
-    learning_rate: float = 2e-3
-    patience: int = 1
-    seed: int = 0
+LM_MODEL_OUTPUT = OutputKind("language-model directory", "tfcompress-language-model", "config.json")
+LM_RESULTS_OUTPUT = OutputKind("language-model benchmark file", "tfcompress-lm-benchmark")
 
 
 def windows(ids: np.ndarray, seq_length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,11 +72,11 @@ def train_language_model(corpus: Corpus, options: LMOptions = LMOptions(), verbo
     return model, config, metrics
 
 
-def save_language_model(directory, model, config: LanguageModelConfig, metrics: dict) -> Path:
+def save_language_model(directory, model, config: LanguageModelConfig, metrics: dict, force: bool = False) -> Path:
     """model.keras, config.json and metrics.json, written aside and renamed into place."""
-    with fileio.staged_directory(directory) as staging:
+    with fileio.staged_directory(directory, LM_MODEL_OUTPUT, force) as staging:
         model.save(staging / "model.keras")
-        fileio.write_json(staging / "config.json", config.to_json())
+        fileio.write_json(staging / "config.json", {"format": LM_MODEL_OUTPUT.format, **config.to_json()})
         fileio.write_json(staging / "metrics.json", metrics)
     return Path(directory)
 
@@ -96,7 +85,9 @@ def load_language_model(directory):
     """(model, config, metrics) as written by `save_language_model`."""
     directory = Path(directory)
     model = keras.models.load_model(directory / "model.keras", compile=False)
-    config = LanguageModelConfig(**fileio.read_json(directory / "config.json"))
+    config = fileio.read_json(directory / "config.json")
+    config.pop("format", None)
+    config = LanguageModelConfig(**config)
     return model, config, fileio.read_json(directory / "metrics.json")
 
 
@@ -111,7 +102,7 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
     compressed_config = replace(config, structures=structures)
     compressed = compress_and_finetune(model, lambda: build_language_model(compressed_config),
-                                       _fit_data(corpus, config.seq_length), plans, options, verbose)
+                                       _fit_data(corpus, config.seq_length), plans, options, verbose).model
     return compressed, {"dense_bytes": dense_bytes, "bytes": sum(p.bytes for p in plans),
                         "structures": {p.name: (p.structure.to_json() if p.structure else {"sparsity": p.sparsity})
                                        for p in plans}}
@@ -119,18 +110,30 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
 
 def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
                              out_path=None, log: Callable[[str], None] = print, verbose: int = 0,
-                             baseline_dir=None) -> dict:
+                             baseline_dir=None, force: bool = False) -> dict:
     """Train the LM (or load it from `baseline_dir` if it holds one; a new one is saved there), then
-    compress its recurrent layers `ratio`x with each method; test perplexities."""
-    if baseline_dir is not None and (Path(baseline_dir) / "model.keras").exists():
+    compress its recurrent layers `ratio`x with each method; test perplexities. The output paths are
+    checked before training (tfcompress.outputs)."""
+    for method in methods:
+        if method not in LM_METHODS:
+            raise OptionError("method", method, f"one of {', '.join(LM_METHODS)}")
+    if ratio <= 1:
+        raise OptionError("ratio", ratio, "> 1")
+    if out_path is not None:
+        check_output(out_path, LM_RESULTS_OUTPUT, force=force)
+    reuse = baseline_dir is not None and LM_MODEL_OUTPUT.recognises(Path(baseline_dir))
+    if reuse:
         model, config, metrics = load_language_model(baseline_dir)
         log(f"uncompressed model loaded from {baseline_dir}")
     else:
+        if baseline_dir is not None:
+            check_output(baseline_dir, LM_MODEL_OUTPUT, force=force)
         model, config, metrics = train_language_model(corpus, lm_options, verbose)
         if baseline_dir is not None:
-            save_language_model(baseline_dir, model, config, metrics)
+            save_language_model(baseline_dir, model, config, metrics, force)
     log(f"uncompressed: valid ppl {metrics['valid']:.1f}, test ppl {metrics['test']:.1f} ({metrics['seconds']} s)")
-    results = {"corpus": corpus.name, "options": asdict(lm_options), "ratio": ratio, "baseline": metrics, "runs": []}
+    results = {"format": LM_RESULTS_OUTPUT.format, "corpus": corpus.name, "options": asdict(lm_options),
+               "ratio": ratio, "baseline": metrics, "runs": []}
     if out_path:
         fileio.write_json(out_path, results)
     for method in methods:

@@ -67,7 +67,8 @@ class WordTokenizer:
         ranked = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w.encode()))
         if vocab_size <= RESERVED:
             raise ValueError(f"vocab_size must be > {RESERVED}, got {vocab_size}")
-        return cls(tuple(ranked[: vocab_size - RESERVED]), max_length or auto_max_length(texts))
+        length = max_length if max_length is not None else auto_max_length(texts)
+        return cls(tuple(ranked[: vocab_size - RESERVED]), length)
 
     @property
     def vocab_size(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
@@ -12,24 +12,10 @@ from tfcompress.backend import keras, quiet_native_stderr, tf
 from tfcompress.data import IntentDataset
 from tfcompress.metrics import intent_metrics
 from tfcompress.models import ClassifierConfig, build_classifier
+from tfcompress.options import TrainOptions
 from tfcompress.tokenizer import WordTokenizer
 
-
-@dataclass(frozen=True)
-class TrainOptions:
-    encoder: str = "pooled"
-    vocab_size: int = 8000
-    max_length: int | None = None  # None: from the training texts (tokenizer.auto_max_length)
-    embedding_dim: int = 64
-    rnn_units: int = 64
-    head_units: int = 128
-    dropout: float = 0.2
-    epochs: int = 40
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    patience: int = 5  # epochs without validation-accuracy gain before stopping
-    label_smoothing: float = 0.0
-    seed: int = 0
+__all__ = ["TrainOptions", "train_classifier", "evaluate_float", "classification_loss"]
 
 
 def classification_loss(label_smoothing: float = 0.0):
@@ -104,6 +90,6 @@ def evaluate_float(trained: TrainedModel, dataset: IntentDataset) -> dict:
     result = {}
     for name, split in (("valid", dataset.valid), ("test", dataset.test)):
         if split is not None:
-            y = np.asarray(dataset.label_ids(split))
+            y = np.asarray(dataset.label_ids(split, trained.labels))
             result[name] = intent_metrics(y, trained.predict(split.texts), trained.labels, trained.oos_label)
     return result

@@ -62,8 +62,34 @@ def test_missing_file_and_unknown_format(tmp_path):
     (tmp_path / "data.txt").write_text("x")
     with pytest.raises(DatasetError, match="unknown format"):
         read_split(tmp_path / "data.txt")
-    with pytest.raises(DatasetError, match="no such dataset"):
+    with pytest.raises(DatasetError, match="missing: no such file or folder"):
         load_dataset(str(tmp_path / "missing"))
+    with pytest.raises(DatasetError, match="no such dataset: name one of banking77, clinc150"):
+        load_dataset("clinc151")
+
+
+def test_a_missing_data_file_is_no_such_file_not_no_such_dataset(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetError, match=r"^x.jsonl: no such file$"):
+        load_dataset("x.jsonl")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_byte_order_mark_is_accepted(tmp_path, suffix):
+    """Spreadsheet programs save CSV (and some editors JSON Lines) with a UTF-8 byte-order mark."""
+    path = tmp_path / f"train{suffix}"
+    body = "text,intent\nturn on the light,lights_on\n" if suffix == ".csv" else \
+        '{"text": "turn on the light", "intent": "lights_on"}\n'
+    path.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    split = read_split(path)
+    assert split.texts == ("turn on the light",) and split.intents == ("lights_on",)
+
+
+def test_a_set_too_small_to_hold_out_validation_says_so(tmp_path):
+    path = write_jsonl(tmp_path / "one_each.jsonl", [{"text": "lights on", "intent": "on"},
+                                                     {"text": "lights off", "intent": "off"}])
+    with pytest.raises(DatasetError, match=r"one_each.jsonl: too small to hold out a validation split"):
+        load_dataset(str(path))
 
 
 def test_label_only_in_test_names_the_line(tmp_path):

@@ -4,52 +4,42 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import Callable
 
 import numpy as np
 
 from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras, tf
 from tfcompress.compression.finetune import FitData, compress_and_finetune
-from tfcompress.compression.plan import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, plan_compression
+from tfcompress.compression.plan import plan_compression
 from tfcompress.compression.vocabulary import truncate_vocabulary
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
 from tfcompress.layers.structured import sparse_storage_bytes
 from tfcompress.models import build_classifier, matrices
+from tfcompress.options import CompressOptions
 from tfcompress.training import evaluate_float
 
 BIAS_BYTES = 4  # TFLite stores int32 biases
-
-
-@dataclass(frozen=True)
-class CompressOptions:
-    method: str = "dkp"
-    target_ratio: float | None = 25.0
-    target_bytes: int | None = None
-    layers: tuple[str, ...] = ()  # empty: every matrix worth compressing
-    epochs: int = 30
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    patience: int = 5
-    allocation: float = DEFAULT_ALLOCATION  # budget ~ size ** allocation across matrices
-    doping_share: float = DEFAULT_DOPING_SHARE
-    cmr: float = DEFAULT_CMR
-    anneal_fraction: float = 0.5  # dkp / prune: share of the fine-tuning steps spent reaching the target
-    vocab_size: int | None = None  # keep this many ids (most frequent words) before compressing; not for small
-    label_smoothing: float = 0.1  # bounds the logits, so the int8 output keeps their order (docs/compression.md)
-    seed: int = 0
+SIZE_SAMPLES = 16  # calibration examples for measuring a .tflite's size (deployable_bytes)
+LARGE_DROP = 0.05  # a validation-accuracy loss above this gets suggestions in the report
 
 
 def parse_target(text: str) -> tuple[float | None, int | None]:
-    """'25x' -> ratio 25; '20kb' / '20480' -> bytes."""
-    m = re.fullmatch(r"\s*([0-9.]+)\s*(x|kb|kib|b)?\s*", text.lower())
+    """'25x' -> ratio 25; '20kb' / '20480' -> bytes. A ratio must exceed 1 and a size 0 bytes."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(x|kb|kib|b)?\s*", text.lower())
     if not m:
         raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
     value, unit = float(m.group(1)), m.group(2) or "b"
     if unit == "x":
+        if value <= 1:
+            raise TfcompressError(f"bad target {text!r}: a ratio must be more than 1x (below it the model grows)")
         return value, None
-    return None, int(value * (1024 if unit in ("kb", "kib") else 1))
+    size = int(value * (1024 if unit in ("kb", "kib") else 1))
+    if size < 1:
+        raise TfcompressError(f"bad target {text!r}: a size must be at least 1 byte")
+    return None, size
 
 
 def model_bytes(model) -> tuple[int, dict[str, int]]:
@@ -64,42 +54,81 @@ def per_total(model, per: dict[str, int]) -> int:
 
 
 def compress_model(trained: TrainedModel, dataset: IntentDataset, options: CompressOptions,
-                   verbose: int | None = None) -> tuple[TrainedModel, dict]:
-    """Returns the fine-tuned compressed model and its report."""
+                   verbose: int | None = None, log: Callable[[str], None] = lambda message: None,
+                   measure_tflite: bool = True) -> tuple[TrainedModel, dict]:
+    """Returns the fine-tuned compressed model and its report. `log` hears each phase as it starts;
+    `measure_tflite` converts both models to int8 to report the deployable .tflite bytes."""
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
     dense = matrices(trained.model)
     if not dense or any(m.structure.kind != "dense" for m in dense.values()):
         raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
+    dataset.check_labels(trained.labels)
     base_bytes, _ = model_bytes(trained.model)
     target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
     before = trained.metrics or evaluate_float(trained, dataset)
     if options.method == "small":
-        compressed = _train_small_dense(trained, dataset, target, options, verbose)
-        report = _report(trained, compressed, base_bytes, target, options, before)
-        compressed.info["compression"] = report
-        return compressed, report
-    source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
-    fixed = per_total(source.model, {})
-    shapes = {n: (m.rows, m.cols) for n, m in matrices(source.model).items()}
-    plans = plan_compression(shapes, fixed, options.method, target, only=set(options.layers) or None,
-                             allocation=options.allocation, doping_share=options.doping_share, cmr=options.cmr)
-    data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
-                   source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
-    structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
-    config = replace(source.config, structures={**source.config.structures, **structures})
-    model = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose)
-    if options.method == "prune":
-        config = source.config
-    compressed = TrainedModel(model=model, tokenizer=source.tokenizer, labels=trained.labels, config=config,
-                              oos_label=trained.oos_label,
-                              info={**trained.info, "parameters": int(model.count_params()),
-                                    "compression": {"method": options.method}})
-    compressed.metrics = evaluate_float(compressed, dataset)
+        log(f"training a dense {trained.config.encoder} classifier from scratch within {target:,.0f} bytes")
+        compressed, history = _train_small_dense(trained, dataset, target, options, verbose), None
+    else:
+        source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
+        log(f"planning {options.method} to {target:,.0f} bytes (the uncompressed model counts {base_bytes:,} bytes "
+            f"at int8" + (f"; vocabulary cut to {source.config.vocab_size:,} ids)" if source is not trained else ")"))
+        shapes = {n: (m.rows, m.cols) for n, m in matrices(source.model).items()}
+        plans = plan_compression(shapes, per_total(source.model, {}), options.method, target,
+                                 only=set(options.layers) or None, allocation=options.allocation,
+                                 doping_share=options.doping_share, cmr=options.cmr)
+        for p in plans:
+            shape = f"{p.rows}x{p.cols}"
+            log(f"  {p.name} {shape}: " + (p.structure.describe(p.rows, p.cols) if p.structure else
+                                           f"pruned to {1 - p.sparsity:.2%} of its entries") + f", {p.bytes:,} bytes")
+        data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
+                       source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
+        structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
+        config = replace(source.config, structures={**source.config.structures, **structures})
+        tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose,
+                                      log)
+        history = {"epochs_run": len(tuned.history["loss"]), "anneal_epochs": tuned.anneal_epochs,
+                   "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])]}
+        log(_fine_tuning_summary(history, before.get("valid", {}).get("accuracy"), options.method))
+        compressed = TrainedModel(model=tuned.model, tokenizer=source.tokenizer, labels=trained.labels,
+                                  config=source.config if options.method == "prune" else config,
+                                  oos_label=trained.oos_label,
+                                  info={**trained.info, "parameters": int(tuned.model.count_params()),
+                                        "compression": {"method": options.method}})
+        compressed.metrics = evaluate_float(compressed, dataset)
     report = _report(trained, compressed, base_bytes, target, options, before)
+    report["fine_tuning"] = history
+    if measure_tflite:
+        log("measuring the deployable int8 .tflite of the uncompressed and the compressed model")
+        report["tflite_bytes"] = {"uncompressed": deployable_bytes(trained, dataset),
+                                  "compressed": deployable_bytes(compressed, dataset)}
     compressed.info["compression"] = report
     return compressed, report
+
+
+def _fine_tuning_summary(history: dict, valid_before: float | None, method: str) -> str:
+    accuracy = history["valid_accuracy"]
+    if not accuracy:
+        return f"fine-tuning stopped after {history['epochs_run']} epochs"
+    best = int(np.argmax(accuracy))
+    text = f"fine-tuned {history['epochs_run']} epochs: best validation accuracy {accuracy[best]:.2%} " \
+           f"at epoch {best + 1}"
+    annealed = accuracy[:history["anneal_epochs"]]
+    if annealed:
+        low = int(np.argmin(annealed))
+        what = "S thinned" if method == "dkp" else "the weights were pruned"
+        text += f"; lowest {annealed[low]:.2%} at epoch {low + 1} while {what}"
+    return text + (f" (uncompressed: {valid_before:.2%})" if valid_before is not None else "")
+
+
+def deployable_bytes(trained: TrainedModel, dataset: IntentDataset) -> int:
+    """Bytes of the int8 .tflite `convert` writes for `trained`: the calibration data sets the
+    quantisation values, not the file's size, so a few examples measure it."""
+    from converters.tflite import convert_int8
+
+    return len(convert_int8(trained.model, trained.tokenizer.encode_batch(dataset.train.texts[:SIZE_SAMPLES])))
 
 
 def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedModel:
@@ -142,14 +171,17 @@ def _report(base, compressed, base_bytes, target, options, before) -> dict:
             size = matrix.rows * matrix.cols if nnz == matrix.rows * matrix.cols else \
                 sparse_storage_bytes(matrix.rows, matrix.cols, nnz)
             structure = {"kind": "pruned", "density": nnz / (matrix.rows * matrix.cols)}
+            description = "dense" if size == matrix.rows * matrix.cols else \
+                f"pruned to {structure['density']:.2%} ({nnz:,} entries)"
             params = nnz
         else:
             size, params, structure = matrix.storage_bytes(), matrix.parameter_count(), matrix.structure.to_json()
             structure = {k: v for k, v in structure.items() if v not in (0, 0.0, [0, 0])}
+            description = matrix.structure.describe(matrix.rows, matrix.cols)
         original = dense[name].rows * dense[name].cols
         rows.append({"matrix": name, "shape": [matrix.rows, matrix.cols], "structure": structure,
-                     "dense_parameters": original, "parameters": params, "bytes": size,
-                     "ratio": original / max(size, 1)})
+                     "description": description, "dense_parameters": original, "parameters": params,
+                     "bytes": size, "ratio": original / max(size, 1)})
     total = per_total(compressed.model, {r["matrix"]: r["bytes"] for r in rows})
     notes = []
     if options.method == "dkp":
@@ -173,16 +205,36 @@ def _report(base, compressed, base_bytes, target, options, before) -> dict:
     }
 
 
+def format_tflite_bytes(tflite_bytes: int, uncompressed_tflite_bytes: int | None, name: str = "int8 .tflite") -> str:
+    """The deployable file's size beside the uncompressed model's, saying so when it is not smaller."""
+    line = f"{name} {tflite_bytes:,} bytes"
+    if uncompressed_tflite_bytes is None:
+        return line
+    line += f" (the uncompressed model's: {uncompressed_tflite_bytes:,} bytes"
+    if tflite_bytes < uncompressed_tflite_bytes:
+        return line + f", {uncompressed_tflite_bytes / tflite_bytes:.1f}x smaller)"
+    return line + ") - NOT smaller: builtin TFLite ops store the structured matrices expanded; only fused " \
+                  "custom ops (a later tfcompress release) store them at the bytes counted above"
+
+
 def format_report(report: dict) -> str:
-    lines = [f"{report['method']}: {report['uncompressed_bytes']:,} -> {report['compressed_bytes']:,} bytes "
-             f"({report['ratio']:.1f}x; target {report['target_bytes']:,})",
+    lines = [f"{report['method']}: {report['uncompressed_bytes']:,} -> {report['compressed_bytes']:,} bytes counted "
+             f"at int8 ({report['ratio']:.1f}x; target {report['target_bytes']:,})",
              f"{'matrix':<20}{'shape':>12}{'dense params':>14}{'params':>10}{'bytes':>10}{'ratio':>8}  structure"]
     for r in report["matrices"]:
-        s = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r["structure"].items()}
         lines.append(f"{r['matrix']:<20}{'x'.join(map(str, r['shape'])):>12}{r['dense_parameters']:>14,}"
-                     f"{r['parameters']:>10,}{r['bytes']:>10,}{r['ratio']:>7.1f}x  {s}")
+                     f"{r['parameters']:>10,}{r['bytes']:>10,}{r['ratio']:>7.1f}x  {r['description']}")
+    if "tflite_bytes" in report:
+        lines.append(format_tflite_bytes(report["tflite_bytes"]["compressed"], report["tflite_bytes"]["uncompressed"]))
     for split in report["accuracy_after"]:
         b, a = report["accuracy_before"].get(split), report["accuracy_after"][split]
-        lines.append(f"{split} accuracy: {b:.4f} -> {a:.4f}" if b is not None else f"{split} accuracy: {a:.4f}")
+        lines.append(f"{split} accuracy: {b:.2%} -> {a:.2%}" if b is not None else f"{split} accuracy: {a:.2%}")
     lines += [f"note: {n}" for n in report["notes"]]
+    before, after = report["accuracy_before"].get("valid"), report["accuracy_after"].get("valid")
+    if before is not None and after is not None and before - after > LARGE_DROP:
+        lines.append(f"hint: validation accuracy fell {100 * (before - after):.1f} points. Try a lower target "
+                     f"(--target {max(2, round(report['ratio'] / 2))}x), more fine-tuning "
+                     f"(--epochs {2 * report['options']['epochs']}), "
+                     f"--vocab-size to spend the budget on frequent words, or compare the methods with "
+                     f"`tfcompress pareto`")
     return "\n".join(lines)

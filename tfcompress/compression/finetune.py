@@ -43,14 +43,33 @@ def _copy_weights(source, target) -> None:
                 w.assign(original[w.name.rsplit("/", 1)[-1]])
 
 
-def _fit(model, data: FitData, options, callbacks, verbose, start_from_epoch=0):
+@dataclass
+class FineTuned:
+    """A compressed model and how its fine-tuning went."""
+
+    model: "keras.Model"
+    history: dict[str, list[float]]  # Keras's per-epoch metrics
+    anneal_epochs: int = 0  # epochs over which S (dkp) or the pruning mask reached its target density
+
+
+INITIALISATION = {
+    "lmf": "truncated SVD of each trained matrix",
+    "hmf": "each trained matrix's first rows kept dense, the rest by truncated SVD",
+    "kp": "the nearest Kronecker product of each trained matrix (Van Loan)",
+    "dkp": "the nearest Kronecker product of each trained matrix, its whole residual as S",
+    "prune": "the trained weights, pruned by magnitude with tensorflow-model-optimization",
+}
+
+
+def _fit(model, data: FitData, options, callbacks, verbose, start_from_epoch=0) -> dict:
     model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
                   loss=classification_loss(options.label_smoothing), metrics=data.metrics)
     stop = keras.callbacks.EarlyStopping(monitor=data.monitor, mode=data.mode, patience=options.patience,
                                          restore_best_weights=True, start_from_epoch=start_from_epoch)
     with quiet_native_stderr():
-        model.fit(data.x, data.y, validation_data=(data.x_valid, data.y_valid), epochs=options.epochs,
-                  batch_size=options.batch_size, callbacks=[stop, *callbacks], verbose=verbose)
+        history = model.fit(data.x, data.y, validation_data=(data.x_valid, data.y_valid), epochs=options.epochs,
+                            batch_size=options.batch_size, callbacks=[stop, *callbacks], verbose=verbose)
+    return history.history
 
 
 def _anneal_steps(data: FitData, options) -> tuple[int, int]:
@@ -61,25 +80,33 @@ def _anneal_steps(data: FitData, options) -> tuple[int, int]:
 
 
 def compress_and_finetune(model, build: Callable[[], "keras.Model"], data: FitData, plans: list[MatrixPlan],
-                          options, verbose):
+                          options, verbose, log: Callable[[str], None] = lambda message: None) -> FineTuned:
     """The compressed model: `build()` (with the planned structures) initialised from `model` and
-    fine-tuned, DKP with its doping schedule; or, for prune, `model` pruned with tfmot."""
+    fine-tuned, DKP with its doping schedule; or, for prune, `model` pruned with tfmot. `log` hears
+    each phase as it starts."""
+    log(f"initialising from {INITIALISATION[options.method]}")
+    end, start = _anneal_steps(data, options) if options.method in ("dkp", "prune") else (0, 0)
+    if start:
+        thinned = "S is annealed from dense to its target density" if options.method == "dkp" else \
+            "the pruning mask is annealed from dense to its target sparsity"
+        log(f"{thinned} over the first {end:,} training steps (epochs 1-{start}), then frozen; accuracy dips "
+            f"while it thins and recovers as fine-tuning goes on (early stopping acts only after epoch {start})")
+    log(f"fine-tuning up to {options.epochs} epochs (learning rate {options.learning_rate:g}, label smoothing "
+        f"{options.label_smoothing:g}, early stopping on {data.monitor} with patience {options.patience})")
     if options.method == "prune":
-        return _prune_and_finetune(model, data, plans, options, verbose)
-    compressed = build()
-    _copy_weights(model, compressed)
-    callbacks, start = [], 0
-    if options.method == "dkp":
-        end, start = _anneal_steps(data, options)
-        callbacks.append(DopingSchedule(matrices(compressed).values(), end, frequency=max(1, end // 20)))
-    _fit(compressed, data, options, callbacks, verbose, start_from_epoch=start)
-    return compressed
+        compressed, history = _prune_and_finetune(model, data, plans, options, verbose, end, start)
+    else:
+        compressed = build()
+        _copy_weights(model, compressed)
+        callbacks = [DopingSchedule(matrices(compressed).values(), end, frequency=max(1, end // 20))] \
+            if options.method == "dkp" else []
+        history = _fit(compressed, data, options, callbacks, verbose, start_from_epoch=start)
+    return FineTuned(compressed, history, start)
 
 
-def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options, verbose):
+def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options, verbose, end: int, start: int):
     """Magnitude pruning with tensorflow-model-optimization, each matrix to its planned sparsity."""
     sparsity = {p.name: p.sparsity for p in plans}
-    end, start = _anneal_steps(data, options)
     by_layer = {}
     for name, matrix in matrices(source).items():
         by_layer.setdefault(name.split(".")[0], []).append(sparsity.get(name, 0.0))
@@ -97,7 +124,7 @@ def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options,
     for layer in clone.layers:
         inner = getattr(layer, "layer", layer)  # inside the pruning wrapper
         inner.set_weights(source.get_layer(inner.name).get_weights())
-    _fit(clone, data, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
+    history = _fit(clone, data, options, [tfmot.sparsity.keras.UpdatePruningStep()], verbose, start_from_epoch=start)
     model = tfmot.sparsity.keras.strip_pruning(clone)
     # tfmot keeps every weight tied at its threshold; trim to exactly the planned count.
     for name, matrix in matrices(model).items():
@@ -105,4 +132,4 @@ def _prune_and_finetune(source, data: FitData, plans: list[MatrixPlan], options,
             w = matrix.to_dense()
             keep = decompose.largest_entries(w, round((1 - sparsity[name]) * w.size))
             matrix.w.assign(keep.to_dense())
-    return model
+    return model, history

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 
 from tfcompress.errors import TfcompressError
 from tfcompress.layers.structured import Structure, sparse_storage_bytes
+from tfcompress.options import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, METHODS
 
-METHODS = ("lmf", "hmf", "kp", "dkp", "prune", "small")  # small: a dense model trained from scratch
 MIN_COMPRESSIBLE = 2048  # matrices smaller than this stay dense by default
-DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
-DEFAULT_ALLOCATION = 0.5  # budget ~ size ** 0.5 across matrices, see plan_compression
-DEFAULT_CMR = 0.0  # measured on CLINC150 validation, docs/compression.md
 
 
 class TargetError(TfcompressError):

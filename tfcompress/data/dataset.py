@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfcompress.errors import DatasetError
+from tfcompress.errors import DatasetError, TfcompressError
 
 TEXT_FIELD = "text"
 INTENT_FIELD = "intent"
@@ -37,9 +37,33 @@ class IntentDataset:
     oos_label: str | None = None  # CLINC150's out-of-scope class, scored separately
     spec: str = ""  # how to load it again: a dataset name or an absolute path
 
-    def label_ids(self, split: Split) -> list[int]:
-        index = {label: i for i, label in enumerate(self.labels)}
+    def label_ids(self, split: Split, labels: tuple[str, ...] | None = None) -> list[int]:
+        """Ids of the split's intents in `labels` (a model's; default: this set's); refuses intents
+        that `labels` lacks, so another set's labels are never scored against the wrong ids."""
+        labels = self.labels if labels is None else tuple(labels)
+        index = {label: i for i, label in enumerate(labels)}
+        unknown = sorted(set(split.intents) - set(index))
+        if unknown:
+            raise LabelMismatchError(f"{split.source}: {_names(unknown)} are not labels of the model, whose "
+                                     f"{len(labels)} labels are {_names(labels)}")
         return [index[intent] for intent in split.intents]
+
+    def check_labels(self, labels: tuple[str, ...], model_name: str = "the model") -> None:
+        """Fine-tuning a model on this set needs exactly the model's labels."""
+        if tuple(labels) != self.labels:
+            only_data, only_model = sorted(set(self.labels) - set(labels)), sorted(set(labels) - set(self.labels))
+            raise LabelMismatchError(f"dataset {self.name} and {model_name} have different intents: "
+                                     f"only in the dataset: {_names(only_data) or 'none'}; "
+                                     f"only in the model: {_names(only_model) or 'none'}")
+
+
+class LabelMismatchError(TfcompressError):
+    """A dataset whose intents are not the labels of the model it is used with."""
+
+
+def _names(names, limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def read_split(path: str | Path) -> Split:
@@ -71,7 +95,7 @@ def read_split(path: str | Path) -> Split:
 def _read_jsonl(path: Path) -> list[tuple[int, object, object]]:
     rows = []
     number = 0
-    with open(path, encoding="utf-8", errors="strict") as handle:
+    with open(path, encoding="utf-8-sig", errors="strict") as handle:  # -sig: a byte-order mark is skipped
         try:
             for number, raw in enumerate(handle, start=1):
                 if not raw.strip():
@@ -92,7 +116,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, object, object]]:
 
 
 def _read_csv(path: Path, delimiter: str) -> list[tuple[int, object, object]]:
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:  # spreadsheets write a byte-order mark
         reader = csv.DictReader(handle, delimiter=delimiter)
         header = reader.fieldnames or []
         for name in (TEXT_FIELD, INTENT_FIELD):
@@ -143,7 +167,11 @@ def make_dataset(
 ) -> IntentDataset:
     """Validate label coverage and fix the label order (sorted, so ids are reproducible)."""
     if valid is None:
-        train, valid = holdout_split(train)
+        whole = train
+        train, valid = holdout_split(whole)
+        if not len(valid):
+            raise DatasetError(whole.source, "too small to hold out a validation split: no intent has 2 examples; "
+                                             "add examples or a valid file beside it")
     labels = tuple(sorted(set(train.intents)))
     known = set(labels)
     for split in (valid, test):

@@ -13,10 +13,12 @@ from pathlib import Path
 from tfcompress import fileio
 from tfcompress.data.dataset import IntentDataset, Split, make_dataset, read_split
 from tfcompress.errors import DatasetError
+from tfcompress.outputs import OutputPathError
 
 DATA_DIR_ENV = "TFCOMPRESS_DATA_DIR"
 DEFAULT_DATA_DIRS = ("datasets", "../shared/datasets")
 SPLIT_NAMES = ("train", "valid", "test")
+DATA_SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv")
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,18 @@ def demo_splits(seed: int = 0) -> dict[str, Split]:
     }
 
 
-def write_demo_dataset(directory: str | Path, seed: int = 0) -> Path:
-    """Write the built-in set as train/valid/test JSON Lines files, to read or to edit."""
+def write_demo_dataset(directory: str | Path, seed: int = 0, force: bool = False) -> Path:
+    """Write the built-in set as train/valid/test JSON Lines files, to read or to edit. Files of a
+    dataset already in `directory` are replaced only with `force`; nothing else there is touched."""
     import json
 
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise OutputPathError(directory, "is a file, not a folder")
+    existing = [p for name in SPLIT_NAMES if (p := _find_split(directory, name))] if directory.is_dir() else []
+    if existing and not force:
+        raise OutputPathError(existing[0], "exists; choose another folder, or use --force to replace the "
+                                           "dataset files in it")
     for name, split in demo_splits(seed).items():
         lines = "".join(json.dumps({"text": t, "intent": i}) + "\n" for t, i in zip(split.texts, split.intents))
         fileio.write_text(directory / f"{name}.jsonl", lines)
@@ -91,6 +100,8 @@ def _load(spec: str, data_dir: str | Path | None) -> IntentDataset:
         return _load_folder(path.name, path, oos_label="oos")
     if path.is_file():
         return make_dataset(path.stem, read_split(path), None, None)
+    if path.suffix.lower() in DATA_SUFFIXES or len(path.parts) > 1:
+        raise DatasetError(path, "no such file" if path.suffix else "no such file or folder")
     known = ", ".join(sorted([*NAMED_DATASETS, DEMO]))
     raise DatasetError(path, f"no such dataset: name one of {known}, or give a folder or a .jsonl/.csv file")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from tfcompress.backend import keras, tf, tfmot
 from tfcompress.layers.structured import Structure, StructuredMatrix
+from tfcompress.options import CELLS
 
-CELLS = ("lstm", "gru")
 _GATES = {"lstm": 4, "gru": 3}
 
 

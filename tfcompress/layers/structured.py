@@ -50,6 +50,21 @@ class Structure:
     def from_json(cls, data: dict | None) -> "Structure":
         return cls(**data) if data else cls()
 
+    def describe(self, rows: int, cols: int) -> str:
+        """One line a person reads, e.g. `Kronecker A 8x16 * B 8x8 + sparse S 3.10% (412 entries)`."""
+        if self.kind == "dense":
+            return "dense"
+        if self.kind == "lmf":
+            return f"low rank {self.rank} (U {rows}x{self.rank}, V {self.rank}x{cols})"
+        if self.kind == "hmf":
+            return f"hybrid rank {self.rank} ({self.rank} dense rows, U {rows - self.rank}x{self.rank}, " \
+                   f"V {self.rank}x{cols})"
+        text = "Kronecker A {}x{} * B {}x{}".format(*self.a_shape, *self.b_shape)
+        if self.kind == "dkp":
+            text += f" + sparse S {self.density:.2%} ({final_nonzeros(self.density, rows, cols):,} entries)"
+            text += f", co-matrix dropout {self.cmr:g}" if self.cmr else ""
+        return text
+
     def check(self, rows: int, cols: int) -> None:
         if self.kind in ("lmf", "hmf") and not 0 < self.rank <= min(rows, cols):
             raise ValueError(f"{self.kind} rank must be in [1, {min(rows, cols)}] for a {rows}x{cols} matrix")

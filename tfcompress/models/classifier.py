@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from tfcompress.backend import keras
-from tfcompress.layers import CELLS, PaddedEmbedding, Structure, StructuredDense, UnrolledRNN
-
-ENCODERS = ("pooled", *CELLS)
+from tfcompress.layers import PaddedEmbedding, Structure, StructuredDense, UnrolledRNN
+from tfcompress.options import ENCODERS
 INPUT_NAME = "token_ids"
 
 
