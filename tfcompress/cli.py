@@ -17,7 +17,8 @@ import click
 
 from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
-from tfcompress.options import LM_METHODS, METHODS, CompressOptions, LMOptions, TrainOptions, field_type
+from tfcompress.options import (CLASSIFIER_MATRICES, LM_METHODS, METHODS, CompressOptions, LMOptions, TrainOptions,
+                                field_type)
 
 
 def _user_errors(func):
@@ -242,8 +243,8 @@ def format_eval(report: dict) -> str:
               help="Whole-model ratio above 1 (25x) or size (20kb, 20480 bytes).")
 @click.option("--target-kb", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Whole-model size in KiB (overrides --target).")
-@click.option("--layers", default="", help="Comma-separated matrices to compress (default: all worth it): "
-              "embedding, encoder.input, encoder.recurrent, hidden, logits.")
+@click.option("--layers", type=CommaList(CLASSIFIER_MATRICES, allow_empty=True), default="",
+              help=f"Comma-separated matrices to compress (default: all worth it): {', '.join(CLASSIFIER_MATRICES)}.")
 @from_options(CompressOptions, "vocab_size",
               help="Keep only the most frequent words (the rest read as OOV) before compressing; not for small.")
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
@@ -274,8 +275,7 @@ def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec,
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
     compressed, report = compress_model(trained, dataset, CompressOptions(
-        target_ratio=ratio, target_bytes=size, layers=tuple(n.strip() for n in layers.split(",") if n.strip()),
-        **options), log=lambda message: click.echo(message, err=True))
+        target_ratio=ratio, target_bytes=size, layers=layers, **options), log=lambda message: click.echo(message, err=True))
     compressed.save(out_dir, force, inputs=(model_dir,))
     click.echo(format_report(report))
     click.echo(f"saved {out_dir}")

@@ -20,6 +20,7 @@ CELLS = ("lstm", "gru")
 ENCODERS = ("pooled", *CELLS)
 METHODS = ("dkp", "kp", "hmf", "lmf", "prune", "small")  # small: a dense model trained from scratch
 LM_METHODS = ("dkp", "kp", "hmf", "lmf", "prune")  # compress a language model's recurrent layer
+CLASSIFIER_MATRICES = ("embedding", "encoder.input", "encoder.recurrent", "hidden", "logits")  # models.matrices
 DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
 DEFAULT_ALLOCATION = 0.5  # budget ~ size ** 0.5 across matrices, see compression.plan
 DEFAULT_CMR = 0.0  # measured on CLINC150 validation, docs/compression.md

@@ -1,6 +1,7 @@
 """compress end to end on the tiny dataset: every method, the report, conversion, errors."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -9,8 +10,10 @@ from click.testing import CliRunner
 from converters.tflite import convert_int8
 from tfcompress.artifacts import TrainedModel
 from tfcompress.cli import main
-from tfcompress.compression.compress import CompressOptions, compress_model, model_bytes, parse_target
+from tfcompress.compression.compress import CompressOptions, compress_model, format_report, model_bytes, parse_target
+from tfcompress.data.dataset import LabelMismatchError
 from tfcompress.errors import TfcompressError
+from tfcompress.options import OptionError
 from tfcompress.interpreters import Int8Runner
 from tfcompress.models import matrices
 
@@ -18,7 +21,7 @@ from tfcompress.models import matrices
 @pytest.mark.parametrize("method", ["dkp", "kp", "hmf", "lmf", "prune", "small"])
 def test_every_method_meets_the_target_and_reports(method, pooled_model, tiny_dataset, tmp_path):
     options = CompressOptions(method=method, target_ratio=3, epochs=2, patience=2)
-    compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0)
+    compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)
     assert report["compressed_bytes"] <= report["target_bytes"]
     assert report["ratio"] >= 3 * 0.999
     if method not in ("prune", "small"):
@@ -36,7 +39,8 @@ def test_every_method_meets_the_target_and_reports(method, pooled_model, tiny_da
 
 def test_dkp_ends_at_its_density(pooled_model, tiny_dataset):
     compressed, report = compress_model(pooled_model, tiny_dataset,
-                                        CompressOptions(method="dkp", target_ratio=3, epochs=2), verbose=0)
+                                        CompressOptions(method="dkp", target_ratio=3, epochs=2), verbose=0,
+                                        measure_tflite=False)
     for name, m in matrices(compressed.model).items():
         if m.structure.kind == "dkp":
             assert m.nonzeros == round(m.structure.density * m.rows * m.cols)
@@ -45,10 +49,61 @@ def test_dkp_ends_at_its_density(pooled_model, tiny_dataset):
 
 def test_parse_target():
     assert parse_target("25x") == (25.0, None)
+    assert parse_target("2.5x") == (2.5, None)
     assert parse_target("20kb") == (None, 20480)
     assert parse_target("1500") == (None, 1500)
-    with pytest.raises(TfcompressError, match="bad target"):
-        parse_target("big")
+    for text, reason in (("big", "use a ratio like 25x"), ("1.2.3x", "use a ratio like 25x"),
+                         ("0x", "a ratio must be more than 1x"), ("0.5x", "a ratio must be"), ("1x", "a ratio must be"),
+                         ("0kb", "a size must be at least 1 byte"), ("-1kb", "use a ratio like 25x")):
+        with pytest.raises(TfcompressError, match=re.escape(f"bad target {text!r}: {reason}")):
+            parse_target(text)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("epochs", 0, "epochs must be >= 1, got 0"),
+    ("target_ratio", 0.5, "target_ratio must be > 1, got 0.5"),
+    ("target_bytes", -1024, "target_bytes must be >= 1, got -1024"),
+    ("doping_share", 1.0, "doping_share must be > 0 and < 1, got 1.0"),
+    ("vocab_size", 2, "vocab_size must be >= 3, got 2"),
+    ("method", "svd", "method must be one of dkp, kp, hmf, lmf, prune, small, got 'svd'"),
+    ("batch_size", 2.5, "batch_size must be a whole number, got 2.5"),
+])
+def test_the_library_refuses_bad_options_naming_the_field(field, value, message):
+    with pytest.raises(OptionError) as err:
+        CompressOptions(**{field: value})
+    assert str(err.value) == message
+
+
+def test_a_dataset_with_other_intents_is_refused(pooled_model):
+    from tfcompress.data import load_dataset
+
+    with pytest.raises(LabelMismatchError, match="dataset demo and the model have different intents: only in the "
+                                                 "dataset: add_to_shopping_list, .* and 5 more; only in the model: weather$"):
+        compress_model(pooled_model, load_dataset("demo"), CompressOptions(method="lmf", target_ratio=3), verbose=0)
+
+
+def test_compress_says_what_it_does_and_what_the_deployable_file_weighs(pooled_model, tiny_dataset, tmp_path):
+    from converters.bundle import convert_model
+
+    heard = []
+    compressed, report = compress_model(pooled_model, tiny_dataset, CompressOptions(method="dkp", target_ratio=3,
+                                                                                    epochs=3), verbose=0,
+                                        log=heard.append)
+    phases = ["planning dkp", "  embedding", "initialising from the nearest Kronecker product",
+              "S is annealed from dense", "fine-tuning up to 3 epochs", "fine-tuned", "measuring the deployable"]
+    assert [next(i for i, m in enumerate(heard) if m.startswith(p)) for p in phases] == sorted(
+        next(i for i, m in enumerate(heard) if m.startswith(p)) for p in phases)
+    assert "while S thinned; best after annealing" in next(m for m in heard if m.startswith("fine-tuned"))
+    manifest = convert_model(compressed, tiny_dataset, tmp_path / "fw", calibration_samples=50)
+    assert report["tflite_bytes"]["compressed"] == manifest["model"]["bytes"]
+    assert manifest["compression"]["tflite_bytes"] == report["tflite_bytes"]
+    text = format_report(report)
+    assert "{" not in text and "Kronecker A " in text and "+ sparse S " in text
+    not_smaller = report["tflite_bytes"]["compressed"] >= report["tflite_bytes"]["uncompressed"]
+    assert ("NOT smaller" in text) == not_smaller and ("x smaller than" in text) != not_smaller
+    assert "hint:" not in format_report({**report, "accuracy_after": report["accuracy_before"]})
+    fallen = {**report["accuracy_before"], "valid": report["accuracy_before"]["valid"] - 0.2}
+    assert "hint: validation accuracy fell 20.0 points" in format_report({**report, "accuracy_after": fallen})
 
 
 def test_cli_compress_and_unreachable_target(pooled_model, tiny_dataset_dir, tmp_path):
@@ -69,7 +124,8 @@ def test_cli_compress_and_unreachable_target(pooled_model, tiny_dataset_dir, tmp
 @pytest.mark.parametrize("method", ["prune", "dkp"])
 def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
     before = [w.copy() for w in pooled_model.model.get_weights()]
-    compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=3, epochs=1), verbose=0)
+    compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=3, epochs=1), verbose=0,
+                   measure_tflite=False)
     for old, new in zip(before, pooled_model.model.get_weights()):
         np.testing.assert_array_equal(old, new)
 
@@ -77,7 +133,7 @@ def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
 def test_vocab_size_keeps_the_most_frequent_words(pooled_model, tiny_dataset):
     compressed, report = compress_model(pooled_model, tiny_dataset,
                                         CompressOptions(method="lmf", target_ratio=3, epochs=1, vocab_size=10),
-                                        verbose=0)
+                                        verbose=0, measure_tflite=False)
     assert compressed.tokenizer.vocab == pooled_model.tokenizer.vocab[:8]
     assert matrices(compressed.model)["embedding"].rows == compressed.config.vocab_size == 10
     assert report["uncompressed_bytes"] == model_bytes(pooled_model.model)[0]  # the ratio is against the original

@@ -109,17 +109,17 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
 
 
 def _fine_tuning_summary(history: dict, valid_before: float | None, method: str) -> str:
-    accuracy = history["valid_accuracy"]
+    accuracy, annealing = history["valid_accuracy"], history["anneal_epochs"]
+    text = f"fine-tuned {history['epochs_run']} epochs"
     if not accuracy:
-        return f"fine-tuning stopped after {history['epochs_run']} epochs"
-    best = int(np.argmax(accuracy))
-    text = f"fine-tuned {history['epochs_run']} epochs: best validation accuracy {accuracy[best]:.2%} " \
-           f"at epoch {best + 1}"
-    annealed = accuracy[:history["anneal_epochs"]]
-    if annealed:
-        low = int(np.argmin(annealed))
+        return text
+    if annealing:
+        low = int(np.argmin(accuracy[:annealing]))
         what = "S thinned" if method == "dkp" else "the weights were pruned"
-        text += f"; lowest {annealed[low]:.2%} at epoch {low + 1} while {what}"
+        text += f"; validation accuracy fell to {accuracy[low]:.2%} at epoch {low + 1} while {what}"
+    after = accuracy[annealing:] or accuracy  # the epochs early stopping chooses from
+    best = int(np.argmax(after)) + len(accuracy) - len(after)
+    text += f"; best {'after annealing ' if annealing else ''}{accuracy[best]:.2%} at epoch {best + 1}"
     return text + (f" (uncompressed: {valid_before:.2%})" if valid_before is not None else "")
 
 
@@ -210,11 +210,11 @@ def format_tflite_bytes(tflite_bytes: int, uncompressed_tflite_bytes: int | None
     line = f"{name} {tflite_bytes:,} bytes"
     if uncompressed_tflite_bytes is None:
         return line
-    line += f" (the uncompressed model's: {uncompressed_tflite_bytes:,} bytes"
+    theirs = f"the uncompressed model's {uncompressed_tflite_bytes:,} bytes"
     if tflite_bytes < uncompressed_tflite_bytes:
-        return line + f", {uncompressed_tflite_bytes / tflite_bytes:.1f}x smaller)"
-    return line + ") - NOT smaller: builtin TFLite ops store the structured matrices expanded; only fused " \
-                  "custom ops (a later tfcompress release) store them at the bytes counted above"
+        return f"{line}, {uncompressed_tflite_bytes / tflite_bytes:.1f}x smaller than {theirs}"
+    return f"{line}, NOT smaller than {theirs}: builtin TFLite ops store the structured matrices expanded " \
+           "(fused custom ops will store them at the bytes counted)"
 
 
 def format_report(report: dict) -> str:
