@@ -20,12 +20,12 @@ import numpy as np
 
 import tfcompress
 from converters import c_arrays, flatbuffer
-from converters.tflite import DEFAULT_CALIBRATION_SAMPLES, convert_int8, representative_sample
+from converters.tflite import convert_int8, representative_sample
 from tfcompress import fileio
 from tfcompress.artifacts import LABELS_FILE, TOKENIZER_FILE, TrainedModel
 from tfcompress.data import IntentDataset
 from tfcompress.errors import ModelFileError
-from tfcompress.options import OptionError
+from tfcompress.options import DEFAULT_CALIBRATION_SAMPLES, OptionError
 from tfcompress.outputs import OutputKind, check_output
 from tfcompress.tokenizer import OOV_ID, PAD_ID, RESERVED
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfcompress.backend import keras, quiet_native_stderr, tf
-
-DEFAULT_CALIBRATION_SAMPLES = 500
+from tfcompress.options import DEFAULT_CALIBRATION_SAMPLES
 
 
 def representative_sample(inputs: np.ndarray, count: int = DEFAULT_CALIBRATION_SAMPLES, seed: int = 0) -> np.ndarray:

@@ -17,8 +17,8 @@ import click
 
 from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
-from tfcompress.options import (CLASSIFIER_MATRICES, LM_METHODS, METHODS, CompressOptions, LMOptions, TrainOptions,
-                                field_type)
+from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS,
+                                CompressOptions, LMOptions, TrainOptions, field_type)
 
 
 def _user_errors(func):
@@ -170,7 +170,8 @@ def train(dataset_spec, data_dir, out_dir, force, **options):
 @force_option
 @click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
 @data_dir_option
-@click.option("--calibration-samples", type=click.IntRange(min=1), default=500, show_default=True,
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=DEFAULT_CALIBRATION_SAMPLES,
+              show_default=True,
               help="Training examples that calibrate the int8 activation ranges.")
 @_user_errors
 def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_samples):
@@ -274,8 +275,8 @@ def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec,
     ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else target
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
-    compressed, report = compress_model(trained, dataset, CompressOptions(
-        target_ratio=ratio, target_bytes=size, layers=layers, **options), log=lambda message: click.echo(message, err=True))
+    options = CompressOptions(target_ratio=ratio, target_bytes=size, layers=layers, **options)
+    compressed, report = compress_model(trained, dataset, options, log=lambda message: click.echo(message, err=True))
     compressed.save(out_dir, force, inputs=(model_dir,))
     click.echo(format_report(report))
     click.echo(f"saved {out_dir}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfcompress.options import OptionError
+
 INTERPRETERS = ("tflm", "litert-ref", "litert")
 GOLDEN = "tflm"
 
@@ -21,7 +23,7 @@ class Int8Runner:
 
     def __init__(self, model: bytes, kind: str = GOLDEN):
         if kind not in INTERPRETERS:
-            raise ValueError(f"interpreter must be one of {INTERPRETERS}, got {kind!r}")
+            raise OptionError("interpreter", kind, f"one of {', '.join(INTERPRETERS)}")
         self.kind = kind
         if kind == "tflm":
             from tflite_micro.python.tflite_micro import runtime

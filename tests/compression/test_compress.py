@@ -78,7 +78,8 @@ def test_a_dataset_with_other_intents_is_refused(pooled_model):
     from tfcompress.data import load_dataset
 
     with pytest.raises(LabelMismatchError, match="dataset demo and the model have different intents: only in the "
-                                                 "dataset: add_to_shopping_list, .* and 5 more; only in the model: weather$"):
+                                                 "dataset: add_to_shopping_list, .* and 5 more; "
+                                                 "only in the model: weather$"):
         compress_model(pooled_model, load_dataset("demo"), CompressOptions(method="lmf", target_ratio=3), verbose=0)
 
 

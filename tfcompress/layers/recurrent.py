@@ -1,10 +1,11 @@
 """LSTM and GRU encoders unrolled over the fixed token window.
 
-Unrolling turns each step into plain FULLY_CONNECTED / LOGISTIC / TANH / MUL / ADD ops that
-every int8 interpreter (LiteRT, TFLM, the firmware kernels) runs the same way; the input
-projection of all steps is one matrix product. The encoder returns the last hidden state
-(the tokenizer left-pads, so the last step is always the last word), or every step's state
-for a language model.
+Unrolling turns each step into plain FULLY_CONNECTED / LOGISTIC / TANH / MUL / ADD builtin
+ops that every int8 interpreter runs, with no float island; TFLM and LiteRT still differ by
+one LSB on some FULLY_CONNECTED outputs (their requantisation rounds differently,
+docs/interpreters.md), so TFLM is the golden. The input projection of all steps is one
+matrix product. The encoder returns the last hidden state (the tokenizer left-pads, so the
+last step is always the last word), or every step's state for a language model.
 """
 
 from __future__ import annotations
