@@ -180,3 +180,14 @@ def test_eval_refuses_a_dataset_with_other_labels(trained_dir):
     line = result.output.strip().splitlines()[-1]
     assert line.startswith("Error: <built-in demo>/test: ") and "are not labels of the model" in line
     assert "lights_on" in line  # the model's labels are listed
+
+
+def test_a_damaged_model_directory_is_one_error_line(trained_dir, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained_dir, damaged)
+    (damaged / "config.json").write_text('{"model": ')
+    result = CliRunner().invoke(main, ["eval", str(damaged)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: {damaged / 'config.json'}: cannot read it as JSON")

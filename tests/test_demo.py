@@ -15,3 +15,6 @@ def test_demo_runs_the_main_job(tmp_path):
     assert abs(report["int8_test_accuracy"] - report["float_test_accuracy"]) < 0.03
     assert (tmp_path / "demo" / "firmware" / "model_data.c").is_file()
     assert "int8 test accuracy" in result.output
+    assert report["uncompressed_tflite_bytes"] > 0
+    assert f"int8 .tflite {report['tflite_bytes']:,} bytes" in result.output
+    assert f"the uncompressed model's {report['uncompressed_tflite_bytes']:,} bytes" in result.output

@@ -62,3 +62,24 @@ def test_a_saved_model_loads_with_its_config_and_metrics(tmp_path, corpus, train
                                                                                     metrics))
     assert loaded_config == config and loaded_metrics == metrics
     assert perplexity(loaded, corpus.test, config.seq_length) == pytest.approx(metrics["test"])
+
+
+def test_the_benchmark_refuses_foreign_outputs_and_bad_methods_before_training(tmp_path, corpus):
+    from tfcompress.language_modeling import lm_compression_benchmark
+    from tfcompress.options import OptionError
+    from tfcompress.outputs import OutputPathError
+
+    def run(**kwargs):
+        lm_compression_benchmark(corpus, LMOptions(), 3, kwargs.pop("methods", ["dkp"]), 1, **kwargs,
+                                 log=pytest.fail)  # any progress would mean training started
+
+    with pytest.raises(OptionError, match="method must be one of dkp, kp, hmf, lmf, prune, got 'small'"):
+        run(methods=["dkp", "small"])
+    (tmp_path / "notes.json").write_text("{}")
+    with pytest.raises(OutputPathError, match="notes.json: exists and is not a tfcompress language-model benchmark"):
+        run(out_path=tmp_path / "notes.json")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "draft.txt").write_text("x")
+    with pytest.raises(OutputPathError, match="base: exists and is not a tfcompress language-model directory"):
+        run(out_path=tmp_path / "lm.json", baseline_dir=tmp_path / "base")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "notes.json"]

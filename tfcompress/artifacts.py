@@ -87,16 +87,29 @@ class TrainedModel:
             model = keras.models.load_model(directory / MODEL_FILE, compile=False)
         except Exception as err:  # Keras raises many types for damaged files
             raise ModelFileError(directory / MODEL_FILE, f"cannot load the Keras model ({err})") from None
-        config = fileio.read_json(directory / CONFIG_FILE)
+        config, labels = _read_object(directory / CONFIG_FILE, dict), _read_object(directory / LABELS_FILE, list)
         config.pop("format", None)
+        if not isinstance(config.get("model"), dict):
+            raise ModelFileError(directory / CONFIG_FILE, "has no \"model\" architecture object")
         metrics_path = directory / METRICS_FILE
         return cls(
             model=model,
             tokenizer=WordTokenizer.load(directory / TOKENIZER_FILE),
-            labels=tuple(fileio.read_json(directory / LABELS_FILE)),
+            labels=tuple(labels),
             config=ClassifierConfig.from_json(config.pop("model")),
             oos_label=config.pop("oos_label", None),
             info=config,
-            metrics=fileio.read_json(metrics_path) if metrics_path.is_file() else {},
+            metrics=_read_object(metrics_path, dict) if metrics_path.is_file() else {},
             directory=directory,
         )
+
+
+def _read_object(path: Path, kind: type):
+    """A JSON file of a model directory, refused with a one-line error when damaged."""
+    try:
+        data = fileio.read_json(path)
+    except (OSError, ValueError) as err:
+        raise ModelFileError(path, f"cannot read it as JSON ({err})") from None
+    if not isinstance(data, kind):
+        raise ModelFileError(path, f"expected a JSON {'object' if kind is dict else 'array'}")
+    return data

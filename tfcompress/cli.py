@@ -18,7 +18,7 @@ import click
 from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
 from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS,
-                                CompressOptions, LMOptions, TrainOptions, field_type)
+                                CompressOptions, LMOptions, TrainOptions, field_type, parse_target)
 
 
 def _user_errors(func):
@@ -55,8 +55,6 @@ class TargetType(click.ParamType):
     name = "TARGET"
 
     def convert(self, value, param, ctx):
-        from tfcompress.compression.compress import parse_target
-
         if isinstance(value, tuple):
             return value
         try:
@@ -86,11 +84,9 @@ class CommaList(click.ParamType):
         ratios = []
         for item in items:
             try:
-                ratios.append(float(item.lower().removesuffix("x")))
-            except ValueError:
-                self.fail(f"{item!r} is not a ratio (like 25 or 25x)", param, ctx)
-            if not ratios[-1] > 1:
-                self.fail(f"{item!r}: a ratio must be more than 1 (below it the model grows)", param, ctx)
+                ratios.append(parse_target(item.lower().removesuffix("x") + "x")[0])
+            except TfcompressError:
+                self.fail(f"{item!r} is not a ratio above 1 (like 25 or 25x)", param, ctx)
         return tuple(ratios)
 
 

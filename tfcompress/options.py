@@ -9,6 +9,7 @@ validation and code cannot drift apart. TensorFlow-free, so `tfcompress --help` 
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 
@@ -81,6 +82,22 @@ def validate(options) -> None:
                 raise OptionError(f.name, value, bounds.describe())
         if choices is not None and value not in choices:
             raise OptionError(f.name, value, f"one of {', '.join(choices)}")
+
+
+def parse_target(text: str) -> tuple[float | None, int | None]:
+    """'25x' -> ratio 25; '20kb' / '20480' -> bytes. A ratio must exceed 1 and a size 0 bytes."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(x|kb|kib|b)?\s*", text.lower())
+    if not m:
+        raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
+    value, unit = float(m.group(1)), m.group(2) or "b"
+    if unit == "x":
+        if value <= 1:
+            raise TfcompressError(f"bad target {text!r}: a ratio must be more than 1x (below it the model grows)")
+        return value, None
+    size = int(value * (1024 if unit in ("kb", "kib") else 1))
+    if size < 1:
+        raise TfcompressError(f"bad target {text!r}: a size must be at least 1 byte")
+    return None, size
 
 
 def field_type(cls, name: str) -> type:

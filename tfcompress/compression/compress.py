@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import replace
 from typing import Callable
@@ -24,22 +23,6 @@ from tfcompress.training import evaluate_float
 BIAS_BYTES = 4  # TFLite stores int32 biases
 SIZE_SAMPLES = 16  # calibration examples for measuring a .tflite's size (deployable_bytes)
 LARGE_DROP = 0.05  # a validation-accuracy loss above this gets suggestions in the report
-
-
-def parse_target(text: str) -> tuple[float | None, int | None]:
-    """'25x' -> ratio 25; '20kb' / '20480' -> bytes. A ratio must exceed 1 and a size 0 bytes."""
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(x|kb|kib|b)?\s*", text.lower())
-    if not m:
-        raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
-    value, unit = float(m.group(1)), m.group(2) or "b"
-    if unit == "x":
-        if value <= 1:
-            raise TfcompressError(f"bad target {text!r}: a ratio must be more than 1x (below it the model grows)")
-        return value, None
-    size = int(value * (1024 if unit in ("kb", "kib") else 1))
-    if size < 1:
-        raise TfcompressError(f"bad target {text!r}: a size must be at least 1 byte")
-    return None, size
 
 
 def model_bytes(model) -> tuple[int, dict[str, int]]:
@@ -72,32 +55,11 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
         log(f"training a dense {trained.config.encoder} classifier from scratch within {target:,.0f} bytes")
         compressed, history = _train_small_dense(trained, dataset, target, options, verbose), None
     else:
-        source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
+        cut = options.vocab_size and options.vocab_size < trained.config.vocab_size
         log(f"planning {options.method} to {target:,.0f} bytes (the uncompressed model counts {base_bytes:,} bytes "
-            f"at int8" + (f"; vocabulary cut to {source.config.vocab_size:,} ids)" if source is not trained else ")"))
-        shapes = {n: (m.rows, m.cols) for n, m in matrices(source.model).items()}
-        plans = plan_compression(shapes, per_total(source.model, {}), options.method, target,
-                                 only=set(options.layers) or None, allocation=options.allocation,
-                                 doping_share=options.doping_share, cmr=options.cmr)
-        for p in plans:
-            shape = f"{p.rows}x{p.cols}"
-            log(f"  {p.name} {shape}: " + (p.structure.describe(p.rows, p.cols) if p.structure else
-                                           f"pruned to {1 - p.sparsity:.2%} of its entries") + f", {p.bytes:,} bytes")
-        data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
-                       source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
-        structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
-        config = replace(source.config, structures={**source.config.structures, **structures})
-        tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose,
-                                      log)
-        history = {"epochs_run": len(tuned.history["loss"]), "anneal_epochs": tuned.anneal_epochs,
-                   "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])]}
+            "at int8" + (f"; vocabulary cut to {options.vocab_size:,} ids)" if cut else ")"))
+        compressed, history = _compress_structured(trained, dataset, target, options, verbose, log)
         log(_fine_tuning_summary(history, before.get("valid", {}).get("accuracy"), options.method))
-        compressed = TrainedModel(model=tuned.model, tokenizer=source.tokenizer, labels=trained.labels,
-                                  config=source.config if options.method == "prune" else config,
-                                  oos_label=trained.oos_label,
-                                  info={**trained.info, "parameters": int(tuned.model.count_params()),
-                                        "compression": {"method": options.method}})
-        compressed.metrics = evaluate_float(compressed, dataset)
     report = _report(trained, compressed, base_bytes, target, options, before)
     report["fine_tuning"] = history
     if measure_tflite:
@@ -106,6 +68,32 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
                                   "compressed": deployable_bytes(compressed, dataset)}
     compressed.info["compression"] = report
     return compressed, report
+
+
+def _compress_structured(trained, dataset, target, options, verbose, log) -> tuple[TrainedModel, dict]:
+    """Plan, initialise and fine-tune (every method but small); returns the model and its epochs' history."""
+    source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
+    shapes = {n: (m.rows, m.cols) for n, m in matrices(source.model).items()}
+    plans = plan_compression(shapes, per_total(source.model, {}), options.method, target,
+                             only=set(options.layers) or None, allocation=options.allocation,
+                             doping_share=options.doping_share, cmr=options.cmr)
+    for p in plans:
+        what = p.structure.describe(p.rows, p.cols) if p.structure else f"pruned to {1 - p.sparsity:.2%} of its entries"
+        log(f"  {p.name} {p.rows}x{p.cols}: {what}, {p.bytes:,} bytes")
+    data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
+                   source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
+    structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
+    config = replace(source.config, structures={**source.config.structures, **structures})
+    tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose, log)
+    compressed = TrainedModel(model=tuned.model, tokenizer=source.tokenizer, labels=trained.labels,
+                              config=source.config if options.method == "prune" else config,
+                              oos_label=trained.oos_label,
+                              info={**trained.info, "parameters": int(tuned.model.count_params()),
+                                    "compression": {"method": options.method}})
+    compressed.metrics = evaluate_float(compressed, dataset)
+    history = {"epochs_run": len(tuned.history["loss"]), "anneal_epochs": tuned.anneal_epochs,
+               "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])]}
+    return compressed, history
 
 
 def _fine_tuning_summary(history: dict, valid_before: float | None, method: str) -> str:
