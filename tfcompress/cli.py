@@ -329,8 +329,9 @@ def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_di
                  compress_epochs, out_path, baseline_dir, force):
     """Benchmark: a word-level LSTM language model, its LSTM compressed by each method: perplexity."""
     from tfcompress.data.corpus import load_corpus
-    from tfcompress.language_modeling import lm_compression_benchmark
+    from tfcompress.language_modeling import check_benchmark_request, lm_compression_benchmark
 
+    check_benchmark_request(ratio, methods, out_path, baseline_dir, force)
     corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
     lm_compression_benchmark(corpus, options, ratio, methods, compress_epochs, out_path,

@@ -108,12 +108,8 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
                                        for p in plans}}
 
 
-def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
-                             out_path=None, log: Callable[[str], None] = print, verbose: int = 0,
-                             baseline_dir=None, force: bool = False) -> dict:
-    """Train the LM (or load it from `baseline_dir` if it holds one; a new one is saved there), then
-    compress its recurrent layers `ratio`x with each method; test perplexities. The output paths are
-    checked before training (tfcompress.outputs)."""
+def check_benchmark_request(ratio: float, methods, out_path=None, baseline_dir=None, force: bool = False) -> None:
+    """Refuse bad methods or ratios, and output paths that are not earlier outputs, before any work."""
     for method in methods:
         if method not in LM_METHODS:
             raise OptionError("method", method, f"one of {', '.join(LM_METHODS)}")
@@ -121,13 +117,21 @@ def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float
         raise OptionError("ratio", ratio, "> 1")
     if out_path is not None:
         check_output(out_path, LM_RESULTS_OUTPUT, force=force)
-    reuse = baseline_dir is not None and LM_MODEL_OUTPUT.recognises(Path(baseline_dir))
-    if reuse:
+    if baseline_dir is not None and not LM_MODEL_OUTPUT.recognises(Path(baseline_dir)):
+        check_output(baseline_dir, LM_MODEL_OUTPUT, force=force)
+
+
+def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
+                             out_path=None, log: Callable[[str], None] = print, verbose: int = 0,
+                             baseline_dir=None, force: bool = False) -> dict:
+    """Train the LM (or load it from `baseline_dir` if it holds one; a new one is saved there), then
+    compress its recurrent layers `ratio`x with each method; test perplexities. The output paths are
+    checked before training (tfcompress.outputs)."""
+    check_benchmark_request(ratio, methods, out_path, baseline_dir, force)
+    if baseline_dir is not None and LM_MODEL_OUTPUT.recognises(Path(baseline_dir)):
         model, config, metrics = load_language_model(baseline_dir)
         log(f"uncompressed model loaded from {baseline_dir}")
     else:
-        if baseline_dir is not None:
-            check_output(baseline_dir, LM_MODEL_OUTPUT, force=force)
         model, config, metrics = train_language_model(corpus, lm_options, verbose)
         if baseline_dir is not None:
             save_language_model(baseline_dir, model, config, metrics, force)
