@@ -116,12 +116,13 @@ def read_tflite_for(trained: TrainedModel, path: str | Path, model_name: str = "
     data, summary = flatbuffer.read_model(tflite_path)
     manifest_path = tflite_path.with_name(MANIFEST_FILE)
     manifest = fileio.read_json(manifest_path) if BUNDLE_OUTPUT.recognises(tflite_path.parent) else None
-    if manifest is not None and manifest["model"].get("file") != tflite_path.name:
+    entry = (manifest or {}).get("model") or {}
+    if entry.get("file") != tflite_path.name:
         manifest = None
     if manifest is None and path.is_dir():
         raise ModelFileError(manifest_path, "missing or not a tfcompress manifest: not a `tfcompress convert` folder")
     if manifest is not None:
-        if manifest["model"]["sha256"] != _sha256(data):
+        if entry.get("sha256") != _sha256(data):
             raise ModelFileError(tflite_path, f"does not match {manifest_path} (changed since `convert` wrote it)")
         made_from = manifest.get("source", {}).get("fingerprint")
         if made_from is not None and made_from != trained.fingerprint():

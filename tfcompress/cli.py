@@ -19,6 +19,7 @@ from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
 from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS,
                                 CompressOptions, LMOptions, TrainOptions, field_type, parse_target)
+from tfcompress.outputs import check_output
 
 
 def _user_errors(func):
@@ -111,12 +112,6 @@ force_option = click.option(
     help="Replace the output path even if it holds something other than an earlier output of this command.")
 
 
-def _check_output(path, kind, force, inputs=()):
-    from tfcompress.outputs import check_output
-
-    check_output(path, kind, inputs, force)
-
-
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tfcompress")
 def main():
@@ -146,11 +141,10 @@ def main():
 def train(dataset_spec, data_dir, out_dir, force, **options):
     """Train an intent classifier; save model, tokenizer, labels and metrics."""
     from tfcompress.artifacts import MODEL_OUTPUT
-
-    _check_output(out_dir, MODEL_OUTPUT, force)
     from tfcompress.data import load_dataset
     from tfcompress.training import train_classifier
 
+    check_output(out_dir, MODEL_OUTPUT, force=force)
     dataset = load_dataset(dataset_spec, data_dir)
     click.echo(f"dataset {dataset.name}: {len(dataset.train)} train, {len(dataset.valid)} valid, "
                f"{len(dataset.test) if dataset.test else 0} test, {len(dataset.labels)} intents", err=True)
@@ -172,14 +166,12 @@ def train(dataset_spec, data_dir, out_dir, force, **options):
 @_user_errors
 def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_samples):
     """Convert a trained model to an int8 .tflite, C arrays and manifest.json."""
-    from converters.bundle import BUNDLE_OUTPUT
-
-    _check_output(out_dir, BUNDLE_OUTPUT, force, (model_dir,))
-    from converters.bundle import MODEL_FILE, convert_model
+    from converters.bundle import BUNDLE_OUTPUT, MODEL_FILE, convert_model
     from tfcompress.artifacts import TrainedModel
     from tfcompress.compression.compress import format_tflite_bytes
     from tfcompress.data import load_dataset
 
+    check_output(out_dir, BUNDLE_OUTPUT, (model_dir,), force)
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
     manifest = convert_model(trained, dataset, out_dir, calibration_samples, force)
@@ -261,13 +253,11 @@ def format_eval(report: dict) -> str:
 @_user_errors
 def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec, data_dir, **options):
     """Compress a trained model to a size target and fine-tune it on the task."""
-    from tfcompress.artifacts import MODEL_OUTPUT
-
-    _check_output(out_dir, MODEL_OUTPUT, force, (model_dir,))
-    from tfcompress.artifacts import TrainedModel
+    from tfcompress.artifacts import MODEL_OUTPUT, TrainedModel
     from tfcompress.compression.compress import compress_model, format_report
     from tfcompress.data import load_dataset
 
+    check_output(out_dir, MODEL_OUTPUT, (model_dir,), force)
     ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else target
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
@@ -295,7 +285,7 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, force, data
     from tfcompress.benchmarks import PARETO_OUTPUT, format_pareto, pareto as run_pareto
     from tfcompress.data import load_dataset
 
-    _check_output(out_path, PARETO_OUTPUT, force)
+    check_output(out_path, PARETO_OUTPUT, force=force)
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(trained.info["dataset_spec"], data_dir)
     results = run_pareto(trained, dataset, ratios, methods, epochs, out_path=out_path,
@@ -369,11 +359,9 @@ def write_demo_data(out_dir, force):
 @_user_errors
 def demo(workdir, force, encoder):
     """The whole flow on the built-in data: train, compress 5x with DKP, convert to int8, evaluate."""
-    from tfcompress.demo import DEMO_OUTPUT
+    from tfcompress.demo import DEMO_OUTPUT, format_report, run_demo
 
-    _check_output(workdir, DEMO_OUTPUT, force)
-    from tfcompress.demo import format_report, run_demo
-
+    check_output(workdir, DEMO_OUTPUT, force=force)
     report = run_demo(workdir, encoder=encoder, log=lambda msg: click.echo(msg, err=True), force=force)
     click.echo(format_report(report))
 
