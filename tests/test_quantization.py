@@ -33,3 +33,9 @@ def test_ties_double_rounds_away_from_zero_single_rounds_up():
 def test_requantize_clamps_to_int8():
     out = requantize([10_000, -10_000, 0], 0.1, zero_point=-5)
     assert out.dtype == np.int8 and out.tolist() == [127, -128, -5]
+
+
+def test_quantize_multiplier_rounds_ties_away_from_zero_as_tflite():
+    """TFLite's QuantizeMultiplier uses std::round; Python's round would give 2**30 here."""
+    assert quantize_multiplier(0.5 + 2**-32) == ((1 << 30) + 1, 0)
+    assert quantize_multiplier(0.5 + 3 * 2**-32) == ((1 << 30) + 2, 0)  # 2**30 + 1.5 rounds up too

@@ -21,7 +21,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     mantissa, shift = math.frexp(real)
-    q = int(round(mantissa * (1 << 31)))
+    scaled = mantissa * (1 << 31)  # exact: a double times a power of two
+    q = int(math.copysign(math.floor(abs(scaled) + 0.5), scaled))  # std::round: ties away from zero
     if q == 1 << 31:
         q //= 2
         shift += 1

@@ -2,7 +2,7 @@ import pytest
 
 from tfcompress.compression.plan import (TargetError, kronecker_candidates, plan_compression, sparsity_for_budget,
                                          structure_for_budget)
-from tfcompress.layers.structured import sparse_storage_bytes
+from tfcompress.structures.spec import sparse_storage_bytes
 
 SHAPES = {"embedding": (8000, 64), "hidden": (64, 128), "logits": (128, 151)}
 FIXED = (128 + 151) * 4

@@ -8,7 +8,7 @@ from converters.tflite import convert_int8
 from tfcompress.backend import keras, tf
 from tfcompress.interpreters import Int8Runner
 from tfcompress.layers import PaddedEmbedding, Structure, StructuredDense, UnrolledRNN
-from tfcompress.layers.structured import sparse_storage_bytes
+from tfcompress.structures.spec import sparse_storage_bytes
 
 ROWS, COLS = 12, 10
 STRUCTURES = {

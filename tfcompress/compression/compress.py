@@ -15,7 +15,7 @@ from tfcompress.compression.plan import plan_compression
 from tfcompress.compression.vocabulary import truncate_vocabulary
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
-from tfcompress.layers.structured import sparse_storage_bytes
+from tfcompress.structures.spec import sparse_storage_bytes
 from tfcompress.models import build_classifier, matrices
 from tfcompress.options import CompressOptions
 from tfcompress.training import evaluate_float

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from tfcompress.backend import keras, quiet_native_stderr, tfmot
-from tfcompress.compression import decompose
+from tfcompress.structures import decompose
 from tfcompress.compression.doping import DopingSchedule
 from tfcompress.compression.plan import MatrixPlan
 from tfcompress.models import matrices

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from tfcompress.errors import TfcompressError
-from tfcompress.layers.structured import Structure, sparse_storage_bytes
+from tfcompress.structures.spec import Structure, sparse_storage_bytes
 from tfcompress.options import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, METHODS
 
 MIN_COMPRESSIBLE = 2048  # matrices smaller than this stay dense by default

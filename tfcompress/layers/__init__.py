@@ -4,7 +4,8 @@ from tfcompress.layers.dense import (DopedKroneckerDense, FactorizedDense, Hybri
                                      StructuredDense)
 from tfcompress.layers.embedding import PaddedEmbedding
 from tfcompress.layers.recurrent import CELLS, UnrolledRNN
-from tfcompress.layers.structured import KINDS, Structure, StructuredMatrix
+from tfcompress.layers.structured import StructuredMatrix
+from tfcompress.structures.spec import KINDS, Structure
 
 __all__ = ["PaddedEmbedding", "UnrolledRNN", "CELLS", "StructuredDense", "FactorizedDense", "HybridFactorizedDense",
            "KroneckerDense", "DopedKroneckerDense", "Structure", "StructuredMatrix", "KINDS"]

@@ -1,8 +1,10 @@
-"""Structured weight matrices: the one place their math lives.
+"""Structured weight matrices in Keras: the one place their training math lives.
 
-A `StructuredMatrix` is a rows x cols matrix W stored in one of five forms and used either as
-`x @ W` (dense and recurrent kernels, Keras layout: rows = inputs) or as a row lookup
-(embedding tables: rows = token ids). The full matrix is never formed in the forward pass.
+A `StructuredMatrix` is a rows x cols matrix W stored in one of five forms (the spec and byte
+count: tfcompress.structures.spec) and used either as `x @ W` (dense and recurrent kernels,
+Keras layout: rows = inputs) or as a row lookup (embedding tables: rows = token ids). The
+factored forms are never multiplied out; DKP's S is a dense rows x cols variable times its
+0/1 mask, so training holds it at full size.
 
     dense  W
     lmf    W = U V                       U rows x r, V r x cols
@@ -17,103 +19,11 @@ A `StructuredMatrix` is a rows x cols matrix W stored in one of five forms and u
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
 from tfcompress.backend import keras, tf
-from tfcompress.compression import decompose
-
-KINDS = ("dense", "lmf", "hmf", "kp", "dkp")
-
-
-@dataclass(frozen=True)
-class Structure:
-    kind: str = "dense"
-    rank: int = 0  # lmf, hmf
-    a_shape: tuple[int, int] = (0, 0)  # kp, dkp: (a_in, a_out)
-    b_shape: tuple[int, int] = (0, 0)  # kp, dkp: (b_in, b_out)
-    density: float = 0.0  # dkp: fraction of S's entries kept once annealed
-    cmr: float = 0.0  # dkp: co-matrix dropout rate on S's contribution
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"structure kind must be one of {KINDS}, got {self.kind!r}")
-        object.__setattr__(self, "a_shape", tuple(int(v) for v in self.a_shape))
-        object.__setattr__(self, "b_shape", tuple(int(v) for v in self.b_shape))
-
-    def to_json(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_json(cls, data: dict | None) -> "Structure":
-        return cls(**data) if data else cls()
-
-    def describe(self, rows: int, cols: int) -> str:
-        """One line a person reads, e.g. `Kronecker A 8x16 * B 8x8 + sparse S 3.10% (412 entries)`."""
-        if self.kind == "dense":
-            return "dense"
-        if self.kind == "lmf":
-            return f"low rank {self.rank} (U {rows}x{self.rank}, V {self.rank}x{cols})"
-        if self.kind == "hmf":
-            return f"hybrid rank {self.rank} ({self.rank} dense rows, U {rows - self.rank}x{self.rank}, " \
-                   f"V {self.rank}x{cols})"
-        text = "Kronecker A {}x{} * B {}x{}".format(*self.a_shape, *self.b_shape)
-        if self.kind == "dkp":
-            text += f" + sparse S {self.density:.2%} ({final_nonzeros(self.density, rows, cols):,} entries)"
-            text += f", co-matrix dropout {self.cmr:g}" if self.cmr else ""
-        return text
-
-    def check(self, rows: int, cols: int) -> None:
-        if self.kind in ("lmf", "hmf") and not 0 < self.rank <= min(rows, cols):
-            raise ValueError(f"{self.kind} rank must be in [1, {min(rows, cols)}] for a {rows}x{cols} matrix")
-        if self.kind in ("kp", "dkp"):
-            (a_in, a_out), (b_in, b_out) = self.a_shape, self.b_shape
-            if a_in * b_in < rows or a_out * b_out < cols:
-                raise ValueError(f"Kronecker factors {self.a_shape} (x) {self.b_shape} do not cover {rows}x{cols}")
-
-    def parameter_count(self, rows: int, cols: int, nonzeros: int | None = None) -> int:
-        """Stored values: factor entries, plus S's nonzeros for dkp (final density unless given)."""
-        if self.kind == "dense":
-            return rows * cols
-        if self.kind == "lmf":
-            return self.rank * (rows + cols)
-        if self.kind == "hmf":
-            return self.rank * cols + (rows - self.rank) * self.rank + self.rank * cols
-        kp = int(np.prod(self.a_shape)) + int(np.prod(self.b_shape))
-        if self.kind == "kp":
-            return kp
-        return kp + (nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols))
-
-    def storage_bytes(self, rows: int, cols: int, value_bytes: int = 1, nonzeros: int | None = None) -> int:
-        """Bytes to store W: values at `value_bytes` each, and S's indices in the cheapest sparse format."""
-        if self.kind != "dkp":
-            return self.parameter_count(rows, cols) * value_bytes
-        nnz = nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols)
-        kp = (int(np.prod(self.a_shape)) + int(np.prod(self.b_shape))) * value_bytes
-        return kp + sparse_storage_bytes(rows, cols, nnz, value_bytes)
-
-
-def final_nonzeros(density: float, rows: int, cols: int) -> int:
-    return int(round(density * rows * cols))
-
-
-def _index_bytes(limit: int) -> int:
-    return 1 if limit <= 1 << 8 else 2 if limit <= 1 << 16 else 4
-
-
-def sparse_storage_bytes(rows: int, cols: int, nonzeros: int, value_bytes: int = 1) -> int:
-    """Bytes of a sparse rows x cols matrix with `nonzeros` entries, in the cheapest of
-    COO (row, column, value), CSR (row pointers, column, value) and a bitmap plus values."""
-    if nonzeros == 0:
-        return 0
-    values = nonzeros * value_bytes
-    coo = values + nonzeros * (_index_bytes(rows) + _index_bytes(cols))
-    csr = values + nonzeros * _index_bytes(cols) + (rows + 1) * _index_bytes(nonzeros + 1)
-    bitmap = values + math.ceil(rows * cols / 8)
-    return min(coo, csr, bitmap)
-
+from tfcompress.structures import decompose
+from tfcompress.structures.spec import Structure, final_nonzeros
 
 class StructuredMatrix:
     """The weights of one structured matrix, created on (and tracked by) a Keras layer."""

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tfcompress.compression.decompose import hybrid, largest_entries, low_rank, nearest_kronecker
+from tfcompress.structures.decompose import hybrid, largest_entries, low_rank, nearest_kronecker
 
 RNG = np.random.default_rng(0)
 

@@ -1,0 +1,1 @@
+"""Structured matrices without TensorFlow: the spec, byte accounting and initialising decompositions."""
