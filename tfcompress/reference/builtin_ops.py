@@ -1,0 +1,272 @@
+"""The integer math of each builtin TFLite op our models use, as TFLM's reference kernels do it.
+
+Each op has a `prepare` that checks the tensors and freezes what the kernel precomputes
+(multipliers and shifts, zero points, the activation range) and an `eval` that computes with
+integers only, with TFLM's rounding, saturation and clamping. This is the executable spec the
+C kernels must equal; `tests/reference/test_builtin_ops.py` pins every op to TFLM's host
+interpreter, tensor for tensor, on real models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from tfcompress.errors import ModelFileError
+from tfcompress.quantization import multiply_by_quantized_multiplier, quantize_multiplier
+from tfcompress.reference.graph import Operator, TensorSpec
+
+INT8_MIN, INT8_MAX = -128, 127
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
+
+
+class OpError(ModelFileError):
+    """An operator the reference cannot run as given; names the operator and the field."""
+
+    def __init__(self, op: Operator, message: str):
+        super().__init__(f"operator {op.index}", f"{op.name}: {message}")
+
+
+@dataclass(frozen=True)
+class BuiltinOp:
+    prepare: Callable[[Operator, list[TensorSpec | None], list[TensorSpec]], dict]
+    eval: Callable[[dict, list[np.ndarray | None]], np.ndarray]
+
+
+def _scale(t: TensorSpec) -> float:
+    """A per-tensor scale as the double TFLM computes with (its float32 widened)."""
+    return float(np.float64(t.scale[0]))
+
+
+def _zero(t: TensorSpec) -> int:
+    return int(t.zero_point[0]) if len(t.zero_point) else 0
+
+
+def activation_range(op: Operator, out: TensorSpec) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized (int8) or the plain int32 range."""
+    act = ACTIVATIONS.get(op.options.get("fusedActivationFunction", 0))
+    if act is None:
+        raise OpError(op, f"fusedActivationFunction {op.options['fusedActivationFunction']} is not supported")
+    if out.dtype == np.int32:
+        if act != "NONE":
+            raise OpError(op, f"fused {act} on int32 is not supported")
+        return INT32_MIN, INT32_MAX
+    if out.dtype != np.int8:
+        raise OpError(op, f"output type {out.dtype.__name__} is not supported")
+    zero, scale = _zero(out), np.float32(out.scale[0])
+
+    def q(x: float) -> int:  # zero_point + TfLiteRound(x / scale), divided in float32 as TFLM does
+        return zero + int(round_away(np.float32(x) / scale))
+
+    lo, hi = INT8_MIN, INT8_MAX
+    if act == "RELU":
+        lo = max(lo, q(0.0))
+    elif act == "RELU6":
+        lo, hi = max(lo, q(0.0)), min(hi, q(6.0))
+    elif act == "RELU_N1_TO_1":
+        lo, hi = max(lo, q(-1.0)), min(hi, q(1.0))
+    return lo, hi
+
+
+def round_away(x) -> np.ndarray:
+    """TfLiteRound (std::round): halves away from zero."""
+    x = np.asarray(x)
+    return np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5))
+
+
+def _mbqm(x, q: int, shift: int) -> np.ndarray:
+    """MultiplyByQuantizedMultiplier with TFLM's (double) rounding, on int32 values."""
+    return multiply_by_quantized_multiplier(np.asarray(x, np.int64), q, shift, "double")
+
+
+def _clamp(x, lo: int, hi: int, dtype) -> np.ndarray:
+    return np.clip(x, lo, hi).astype(dtype)
+
+
+def _wrap_int32(x) -> np.ndarray:
+    """Two's-complement int32 wrap-around, what the C arithmetic does past the range."""
+    return ((np.asarray(x, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+# -- FULLY_CONNECTED ---------------------------------------------------------------------------
+
+def _fc_prepare(op, ins, outs):
+    x, w, bias = ins[0], ins[1], ins[2] if len(ins) > 2 else None
+    out = outs[0]
+    if x.dtype != np.int8 or w.dtype != np.int8 or out.dtype != np.int8:
+        raise OpError(op, "only int8 input, weights and output are supported")
+    if w.data is None:
+        raise OpError(op, "weights must be constant")
+    if np.any(w.zero_point != 0):
+        raise OpError(op, "weight zero points must be 0")
+    channels = w.shape[0]
+    scales = np.broadcast_to(w.scale.astype(np.float64), (channels,))
+    multipliers = [quantize_multiplier(_scale(x) * float(s) / _scale(out)) for s in scales]
+    return {"x_zero": _zero(x), "out_zero": _zero(out), "weights": w.data.astype(np.int64),
+            "bias": None if bias is None else bias.data.astype(np.int64), "multipliers": multipliers,
+            "range": activation_range(op, out), "out_shape": out.shape}
+
+
+def _fc_eval(p, inputs):
+    x = inputs[0].astype(np.int64).reshape(-1, p["weights"].shape[1]) - p["x_zero"]
+    acc = _wrap_int32(x @ p["weights"].T + (0 if p["bias"] is None else p["bias"]))
+    out = np.stack([_mbqm(acc[:, c], q, s) for c, (q, s) in enumerate(p["multipliers"])], -1)
+    return _clamp(out + p["out_zero"], *p["range"], np.int8).reshape(p["out_shape"])
+
+
+# -- elementwise -----------------------------------------------------------------------------
+
+def _c_divide(a, b):
+    if np.any(b == 0):
+        raise ZeroDivisionError("DIV by zero")
+    return np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b))  # C truncates toward zero
+
+
+INT32_BINARY = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply, "DIV": _c_divide}
+ADD_LEFT_SHIFT = 20  # int8 ADD/SUB: inputs are scaled up by 2**20 before rescaling
+
+
+def _binary_prepare(op, ins, outs):
+    a, b, out = ins[0], ins[1], outs[0]
+    if out.dtype == np.int32:
+        if any(t.dtype != np.int32 or t.quantized for t in (a, b, out)):
+            raise OpError(op, "the int32 form needs unquantised int32 tensors")
+        return {"int32": op.name, "range": activation_range(op, out)}
+    if any(t.dtype != np.int8 for t in (a, b, out)) or op.name == "DIV":
+        raise OpError(op, "only int32, or int8 ADD, SUB and MUL, are supported")
+    common = {"offsets": (-_zero(a), -_zero(b)), "out_zero": _zero(out), "range": activation_range(op, out)}
+    if op.name == "MUL":
+        return {**common, "multiplier": quantize_multiplier(_scale(a) * _scale(b) / _scale(out))}
+    twice_max = 2 * float(np.float64(max(np.float32(a.scale[0]), np.float32(b.scale[0]))))
+    return {**common, "sign": -1 if op.name == "SUB" else 1,
+            "input_multipliers": (quantize_multiplier(_scale(a) / twice_max),
+                                  quantize_multiplier(_scale(b) / twice_max)),
+            "output_multiplier": quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * _scale(out)))}
+
+
+def _binary_eval(p, inputs):
+    a, b = (np.asarray(v, np.int64) for v in inputs)
+    if "int32" in p:
+        return _clamp(_wrap_int32(INT32_BINARY[p["int32"]](a, b)), *p["range"], np.int32)
+    a, b = a + p["offsets"][0], b + p["offsets"][1]
+    if "multiplier" in p:  # MUL
+        raw = _mbqm(a * b, *p["multiplier"])
+    else:  # ADD, SUB
+        a, b = (_mbqm(v * (1 << ADD_LEFT_SHIFT), *m) for v, m in zip((a, b), p["input_multipliers"]))
+        raw = _mbqm(a + p["sign"] * b, *p["output_multiplier"])
+    return _clamp(raw + p["out_zero"], *p["range"], np.int8)
+
+
+# -- MEAN --------------------------------------------------------------------------------------
+
+def _mean_prepare(op, ins, outs):
+    x, axis, out = ins[0], ins[1], outs[0]
+    if x.dtype != np.int8 or out.dtype != np.int8:
+        raise OpError(op, "only int8 is supported")
+    if axis.data is None:
+        raise OpError(op, "the axis must be constant")
+    axes = tuple(sorted({int(a) % len(x.shape) for a in np.ravel(axis.data)}))
+    count = int(np.prod([x.shape[a] for a in axes]))
+    q, shift = quantize_multiplier(_scale(x) / _scale(out))
+    # TFLM folds 1/count into the multiplier: shift by floor(log2(count)), bounded, then divide.
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    q = int((q << extra) // count) if count else q
+    return {"axes": axes, "count": count, "x_zero": _zero(x), "out_zero": _zero(out), "q": q,
+            "shift": shift - extra, "out_shape": out.shape}
+
+
+def _mean_eval(p, inputs):
+    total = np.sum(np.asarray(inputs[0], np.int64), axis=p["axes"])
+    shifted = _wrap_int32(total - p["x_zero"] * p["count"])
+    out = _mbqm(shifted, p["q"], p["shift"]) + p["out_zero"]
+    return _clamp(out, INT8_MIN, INT8_MAX, np.int8).reshape(p["out_shape"])
+
+
+# -- QUANTIZE ----------------------------------------------------------------------------------
+
+def _quantize_prepare(op, ins, outs):
+    x, out = ins[0], outs[0]
+    if out.dtype != np.int8 or x.dtype not in (np.float32, np.int8):
+        raise OpError(op, "only float32 or int8 to int8 is supported")
+    if x.dtype == np.int8:
+        return {"requantize": quantize_multiplier(_scale(x) / _scale(out)), "x_zero": _zero(x),
+                "out_zero": _zero(out)}
+    return {"scale": np.float32(out.scale[0]), "out_zero": _zero(out)}
+
+
+def _quantize_eval(p, inputs):
+    x = inputs[0]
+    if "requantize" in p:
+        raw = _mbqm(np.asarray(x, np.int64) - p["x_zero"], *p["requantize"]) + p["out_zero"]
+    else:  # AffineQuantize: TfLiteRound(x / scale) in float32, half away from zero
+        raw = round_away(np.asarray(x, np.float32) / p["scale"]).astype(np.int64) + p["out_zero"]
+    return _clamp(raw, INT8_MIN, INT8_MAX, np.int8)
+
+
+# -- data movement -----------------------------------------------------------------------------
+
+def _constant(op, t: TensorSpec | None, what: str) -> np.ndarray:
+    if t is None or t.data is None:
+        raise OpError(op, f"{what} must be constant")
+    return t.data
+
+
+def _shape_prepare(op, ins, outs):
+    return {"out_shape": outs[0].shape, "dtype": outs[0].dtype}
+
+
+def _gather_prepare(op, ins, outs):
+    if op.options.get("batchDims", 0):
+        raise OpError(op, "batchDims is not supported")
+    return {"axis": int(op.options.get("axis", 0)), "rows": ins[0].shape[int(op.options.get("axis", 0))]}
+
+
+def _gather_eval(p, inputs):
+    ids = np.asarray(inputs[1])
+    if np.any((ids < 0) | (ids >= p["rows"])):
+        raise IndexError(f"GATHER index outside [0, {p['rows']})")
+    return np.take(inputs[0], ids, axis=p["axis"])
+
+
+def _strided_slice_prepare(op, ins, outs):
+    o = op.options
+    if o.get("ellipsisMask") or o.get("newAxisMask") or o.get("offset"):
+        raise OpError(op, "ellipsisMask, newAxisMask and offset are not supported")
+    begin, end, strides = (_constant(op, t, name).tolist() for t, name in zip(ins[1:4], ("begin", "end", "strides")))
+    slices = []
+    for axis in range(len(begin)):
+        b = None if o.get("beginMask", 0) >> axis & 1 else begin[axis]
+        e = None if o.get("endMask", 0) >> axis & 1 else end[axis]
+        if o.get("shrinkAxisMask", 0) >> axis & 1:
+            slices.append(begin[axis])
+        else:
+            slices.append(slice(b, e, strides[axis]))
+    return {"slices": tuple(slices)}
+
+
+def _pad_prepare(op, ins, outs):
+    if len(ins) > 2 and ins[2] is not None:
+        value = int(_constant(op, ins[2], "constant_values").reshape(-1)[0])
+    else:
+        value = _zero(outs[0]) if outs[0].quantized else 0  # TFLM pads quantised tensors with their zero point
+    return {"pads": [tuple(int(v) for v in row) for row in _constant(op, ins[1], "paddings")], "value": value}
+
+
+BUILTIN_OPS: dict[str, BuiltinOp] = {
+    "FULLY_CONNECTED": BuiltinOp(_fc_prepare, _fc_eval),
+    **{name: BuiltinOp(_binary_prepare, _binary_eval) for name in INT32_BINARY},
+    "MINIMUM": BuiltinOp(lambda op, ins, outs: {}, lambda p, v: np.minimum(v[0], v[1])),
+    "MAXIMUM": BuiltinOp(lambda op, ins, outs: {}, lambda p, v: np.maximum(v[0], v[1])),
+    "MEAN": BuiltinOp(_mean_prepare, _mean_eval),
+    "QUANTIZE": BuiltinOp(_quantize_prepare, _quantize_eval),
+    "CAST": BuiltinOp(_shape_prepare, lambda p, v: np.asarray(v[0]).astype(p["dtype"])),
+    "GATHER": BuiltinOp(_gather_prepare, _gather_eval),
+    "RESHAPE": BuiltinOp(_shape_prepare, lambda p, v: np.reshape(v[0], p["out_shape"])),
+    "TRANSPOSE": BuiltinOp(lambda op, ins, outs: {"perm": tuple(_constant(op, ins[1], "perm").tolist())},
+                           lambda p, v: np.transpose(v[0], p["perm"])),
+    "STRIDED_SLICE": BuiltinOp(_strided_slice_prepare, lambda p, v: np.asarray(v[0])[p["slices"]]),
+    "PAD": BuiltinOp(_pad_prepare, lambda p, v: np.pad(v[0], p["pads"], constant_values=p["value"])),
+}

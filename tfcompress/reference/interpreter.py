@@ -1,0 +1,44 @@
+"""Run a .tflite model with the integer reference ops: every op prepared once, then evaluated
+per example with integers only. Slow, exact: what TFLM's host interpreter and the C kernels
+must reproduce."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfcompress.reference.builtin_ops import BUILTIN_OPS, OpError
+from tfcompress.reference.graph import read_graph
+
+
+class ReferenceInterpreter:
+    def __init__(self, model: bytes):
+        self.graph = read_graph(bytes(model))
+        tensors = self.graph.tensors
+        self._steps = []
+        for op in self.graph.operators:
+            impl = BUILTIN_OPS.get(op.name)
+            if impl is None:
+                raise OpError(op, "the integer reference has no such operator")
+            ins = [tensors[i] if i >= 0 else None for i in op.inputs]
+            self._steps.append((op, impl, impl.prepare(op, ins, [tensors[o] for o in op.outputs])))
+
+    def run_op(self, index: int, inputs: list[np.ndarray | None]) -> np.ndarray:
+        """Operator `index` on the given input values (constants are filled in from the model)."""
+        op, impl, params = self._steps[index]
+        values = [self.graph.tensors[i].data if i >= 0 and self.graph.tensors[i].data is not None else v
+                  for i, v in zip(op.inputs, inputs)]
+        return impl.eval(params, values)
+
+    def invoke(self, *inputs: np.ndarray) -> dict[int, np.ndarray]:
+        """Every tensor's value (by index) for one example."""
+        values: dict[int, np.ndarray] = {}
+        for index, value in zip(self.graph.inputs, inputs):
+            spec = self.graph.tensors[index]
+            values[index] = np.asarray(value, spec.dtype).reshape(spec.shape)
+        for k, (op, _, _) in enumerate(self._steps):
+            values[op.outputs[0]] = self.run_op(k, [values.get(i) for i in op.inputs])
+        return values
+
+    def outputs(self, *inputs: np.ndarray) -> list[np.ndarray]:
+        values = self.invoke(*inputs)
+        return [values[i] for i in self.graph.outputs]
