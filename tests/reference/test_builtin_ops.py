@@ -16,12 +16,22 @@ def _tflm(model: bytes):
     return runtime.Interpreter.from_bytes(model, intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
 
 
-@pytest.fixture(scope="module", params=["pooled", "dkp", "kp", "hmf", "lmf", "prune"])
-def model_and_ids(request, pooled_bundle, pooled_model, tiny_dataset):
+@pytest.fixture(scope="module", params=["pooled", "lstm", "gru", "dkp", "kp", "hmf", "lmf", "prune"])
+def model_and_ids(request, pooled_bundle, pooled_model, lstm_tflite, lstm_model, tiny_dataset):
+    from converters.tflite import convert_int8
+
     ids = pooled_model.tokenizer.encode_batch(tiny_dataset.test.texts)
     if request.param == "pooled":
         return (pooled_bundle / "model.tflite").read_bytes(), ids
-    from converters.tflite import convert_int8
+    if request.param == "lstm":
+        return lstm_tflite, lstm_model.tokenizer.encode_batch(tiny_dataset.test.texts)
+    if request.param == "gru":
+        from tfcompress.training import TrainOptions, train_classifier
+
+        gru = train_classifier(tiny_dataset, TrainOptions(encoder="gru", vocab_size=64, embedding_dim=8, rnn_units=8,
+                                                          head_units=16, epochs=3, batch_size=16), verbose=0)
+        return (convert_int8(gru.model, gru.tokenizer.encode_batch(tiny_dataset.train.texts[:50])),
+                gru.tokenizer.encode_batch(tiny_dataset.test.texts))
     from tfcompress.compression.compress import compress_model
     from tfcompress.options import CompressOptions
 
@@ -47,10 +57,10 @@ def test_every_op_equals_tflm_given_the_same_inputs(model_and_ids):
 
         for k, op in enumerate(graph.operators):
             inputs = [golden(i) if i >= 0 and graph.tensors[i].data is None else None for i in op.inputs]
-            ours = reference.run_op(k, inputs)
-            expected = golden(op.outputs[0])
-            assert ours.dtype == expected.dtype, op.name
-            assert np.array_equal(ours, expected), (op.name, np.argwhere(ours != expected)[:5])
+            for ours, out in zip(reference.run_op(k, inputs), op.outputs, strict=True):
+                expected = golden(out)
+                assert ours.dtype == expected.dtype, op.name
+                assert np.array_equal(ours, expected), (op.name, np.argwhere(ours != expected)[:5])
             checked[op.name] = checked.get(op.name, 0) + 1
     assert set(checked) == {op.name for op in graph.operators}
 

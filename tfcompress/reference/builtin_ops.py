@@ -9,6 +9,7 @@ interpreter, tensor for tensor, on real models.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from tfcompress.errors import ModelFileError
 from tfcompress.quantization import multiply_by_quantized_multiplier, quantize_multiplier
+from tfcompress.reference import fixedpoint
 from tfcompress.reference.graph import Operator, TensorSpec
 
 INT8_MIN, INT8_MAX = -128, 127
@@ -33,7 +35,7 @@ class OpError(ModelFileError):
 @dataclass(frozen=True)
 class BuiltinOp:
     prepare: Callable[[Operator, list[TensorSpec | None], list[TensorSpec]], dict]
-    eval: Callable[[dict, list[np.ndarray | None]], np.ndarray]
+    eval: Callable[[dict, list[np.ndarray | None]], np.ndarray | tuple[np.ndarray, ...]]  # a tuple: one per output
 
 
 def _scale(t: TensorSpec) -> float:
@@ -255,6 +257,13 @@ def _pad_prepare(op, ins, outs):
     return {"pads": [tuple(int(v) for v in row) for row in _constant(op, ins[1], "paddings")], "value": value}
 
 
+def _split_prepare(op, ins, outs):
+    axis = int(_constant(op, ins[0], "axis").reshape(-1)[0]) % len(ins[1].shape)
+    if ins[1].shape[axis] % len(outs):
+        raise OpError(op, f"axis {axis} of size {ins[1].shape[axis]} does not split into {len(outs)}")
+    return {"axis": axis, "parts": len(outs)}
+
+
 BUILTIN_OPS: dict[str, BuiltinOp] = {
     "FULLY_CONNECTED": BuiltinOp(_fc_prepare, _fc_eval),
     **{name: BuiltinOp(_binary_prepare, _binary_eval) for name in INT32_BINARY},
@@ -269,4 +278,48 @@ BUILTIN_OPS: dict[str, BuiltinOp] = {
                            lambda p, v: np.transpose(v[0], p["perm"])),
     "STRIDED_SLICE": BuiltinOp(_strided_slice_prepare, lambda p, v: np.asarray(v[0])[p["slices"]]),
     "PAD": BuiltinOp(_pad_prepare, lambda p, v: np.pad(v[0], p["pads"], constant_values=p["value"])),
+    "SPLIT": BuiltinOp(_split_prepare, lambda p, v: tuple(np.split(np.asarray(v[1]), p["parts"], axis=p["axis"]))),
 }
+
+
+# -- LOGISTIC, TANH ------------------------------------------------------------------------------
+
+ACTIVATION_INPUT_BITS = 4  # the fixed-point input format of TFLM's int8 LOGISTIC and TANH
+
+
+def _lut_prepare(fn: Callable[[int, int], int], out_zero: int, out_shift: int):
+    """TFLM's int8 LOGISTIC/TANH: rescale the input to a Q4.27 value, apply gemmlowp's fixed-point
+    function, round to the output's step; evaluated for all 256 inputs into a table."""
+    def prepare(op, ins, outs):
+        x, out = ins[0], outs[0]
+        if x.dtype != np.int8 or out.dtype != np.int8:
+            raise OpError(op, "only int8 is supported")
+        if _zero(out) != out_zero:
+            raise OpError(op, f"the output zero point must be {out_zero}, got {_zero(out)}")
+        mantissa, left_shift = math.frexp(_scale(x) * float(1 << (31 - ACTIVATION_INPUT_BITS)))
+        multiplier = int(round_away(np.float64(mantissa * (1 << 31))))
+        radius = math.floor(((1 << ACTIVATION_INPUT_BITS) - 1) * float(1 << (31 - ACTIVATION_INPUT_BITS))
+                            / float(1 << left_shift))
+        table = np.empty(256, np.int8)
+        for value in range(-128, 128):
+            centred = value - _zero(x)
+            if centred <= -radius:
+                out_value = INT8_MIN
+            elif centred >= radius:
+                out_value = INT8_MAX
+            else:
+                q4 = int(_mbqm(centred, multiplier, left_shift))
+                out_value = min(max(fixedpoint.rdbpot(fn(q4, ACTIVATION_INPUT_BITS), out_shift) + out_zero,
+                                    INT8_MIN), INT8_MAX)
+            table[value + 128] = out_value
+        return {"table": table}
+
+    return prepare
+
+
+def _lut_eval(p, inputs):
+    return p["table"][np.asarray(inputs[0], np.int64) + 128]
+
+
+BUILTIN_OPS["LOGISTIC"] = BuiltinOp(_lut_prepare(fixedpoint.logistic, INT8_MIN, 23), _lut_eval)
+BUILTIN_OPS["TANH"] = BuiltinOp(_lut_prepare(fixedpoint.tanh, 0, 24), _lut_eval)

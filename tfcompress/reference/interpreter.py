@@ -22,12 +22,14 @@ class ReferenceInterpreter:
             ins = [tensors[i] if i >= 0 else None for i in op.inputs]
             self._steps.append((op, impl, impl.prepare(op, ins, [tensors[o] for o in op.outputs])))
 
-    def run_op(self, index: int, inputs: list[np.ndarray | None]) -> np.ndarray:
-        """Operator `index` on the given input values (constants are filled in from the model)."""
+    def run_op(self, index: int, inputs: list[np.ndarray | None]) -> tuple[np.ndarray, ...]:
+        """Operator `index` on the given input values (constants are filled in from the model):
+        one array per output."""
         op, impl, params = self._steps[index]
         values = [self.graph.tensors[i].data if i >= 0 and self.graph.tensors[i].data is not None else v
                   for i, v in zip(op.inputs, inputs)]
-        return impl.eval(params, values)
+        result = impl.eval(params, values)
+        return result if isinstance(result, tuple) else (result,)
 
     def invoke(self, *inputs: np.ndarray) -> dict[int, np.ndarray]:
         """Every tensor's value (by index) for one example."""
@@ -36,7 +38,7 @@ class ReferenceInterpreter:
             spec = self.graph.tensors[index]
             values[index] = np.asarray(value, spec.dtype).reshape(spec.shape)
         for k, (op, _, _) in enumerate(self._steps):
-            values[op.outputs[0]] = self.run_op(k, [values.get(i) for i in op.inputs])
+            values.update(zip(op.outputs, self.run_op(k, [values.get(i) for i in op.inputs])))
         return values
 
     def outputs(self, *inputs: np.ndarray) -> list[np.ndarray]:
