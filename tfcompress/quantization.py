@@ -40,7 +40,7 @@ def multiply_by_quantized_multiplier(acc, q: int, shift: int, rounding: str = "d
     if rounding != "double":
         raise ValueError(f"rounding must be one of {ROUNDINGS}")
     left, right = max(shift, 0), max(-shift, 0)
-    x = x * (1 << left)
+    x = (x * (1 << left) + 2**31) % 2**32 - 2**31  # an int32 product in TFLM: it wraps
     # SaturatingRoundingDoublingHighMul: round half away from zero, divide by 2**31.
     product = x * q
     nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))

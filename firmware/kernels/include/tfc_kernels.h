@@ -1,0 +1,107 @@
+/*
+ * tfcompress int8 kernels: one C99 implementation per operator, shared by every runtime
+ * (the generated C on the host and on the boards, and the TFLM glue).
+ *
+ * Conventions (after CMSIS-NN): each kernel takes explicit parameter structs for its
+ * dimensions and quantisation, precomputed once by the caller (`tfcompress.reference`'s
+ * prepare step gives the same numbers); the inner loops only compute. Kernels never
+ * allocate; a kernel that needs scratch has a `*_get_buffer_size` twin and takes the buffer.
+ * Every kernel returns a tfc_status. The math of each op is specified by its NumPy reference
+ * in tfcompress/reference/builtin_ops.py, which these kernels equal bit for bit.
+ */
+#ifndef TFC_KERNELS_H
+#define TFC_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    TFC_OK = 0,
+    TFC_ARG_ERROR = -1 /* a NULL pointer, a non-positive dimension or an inverted range */
+} tfc_status;
+
+/* A real multiplier as TFLite holds it: multiplier / 2^31 * 2^shift, multiplier in [2^30, 2^31). */
+typedef struct {
+    int32_t multiplier;
+    int32_t shift;
+} tfc_quant_multiplier;
+
+/* Output clamp after requantisation (the fused activation), inclusive. */
+typedef struct {
+    int32_t min;
+    int32_t max;
+} tfc_activation;
+
+/* round(x * multiplier / 2^31 * 2^shift), TFLM's double rounding (gemmlowp). */
+int32_t tfc_requantize(int32_t x, tfc_quant_multiplier m);
+
+/* ---- FULLY_CONNECTED: out[b][c] = clamp(requant_c(sum_i (in[b][i] + input_offset) * w[c][i] + bias[c]) + output_offset) */
+typedef struct {
+    int32_t batches;
+    int32_t input_depth;
+    int32_t output_depth;
+} tfc_fc_dims;
+
+typedef struct {
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    tfc_activation activation;
+} tfc_fc_params;
+
+/* `per_channel` holds output_depth multipliers; `bias` may be NULL. */
+tfc_status tfc_fully_connected_s8(const tfc_fc_params *params, const tfc_quant_multiplier *per_channel,
+                                  const tfc_fc_dims *dims, const int8_t *input, const int8_t *weights,
+                                  const int32_t *bias, int8_t *output);
+
+/* ---- MEAN over the middle axis of [outer][count][inner] (contiguous reduced axes collapse to it) */
+typedef struct {
+    int32_t outer;
+    int32_t count;
+    int32_t inner;
+} tfc_mean_dims;
+
+typedef struct {
+    int32_t input_zero_point;
+    int32_t output_zero_point;
+    tfc_quant_multiplier multiplier; /* in/out scale with 1/count folded in (see the reference) */
+} tfc_mean_params;
+
+tfc_status tfc_mean_s8(const tfc_mean_params *params, const tfc_mean_dims *dims, const int8_t *input,
+                       int8_t *output);
+
+/* ---- ADD, SUB, MUL with broadcasting: up to 4 dimensions, a stride of 0 repeats an input */
+typedef struct {
+    int32_t shape[4];     /* output shape, leading dimensions 1 when fewer */
+    int32_t strides_a[4]; /* elements, 0 where a is broadcast */
+    int32_t strides_b[4];
+} tfc_broadcast_dims;
+
+typedef struct {
+    int32_t offset_a; /* -zero point of a */
+    int32_t offset_b;
+    int32_t output_offset;
+    int32_t left_shift;            /* ADD/SUB: 20 */
+    tfc_quant_multiplier input_a;  /* ADD/SUB only */
+    tfc_quant_multiplier input_b;  /* ADD/SUB only */
+    tfc_quant_multiplier output;
+    tfc_activation activation;
+} tfc_elementwise_params;
+
+tfc_status tfc_add_s8(const tfc_elementwise_params *params, const tfc_broadcast_dims *dims, const int8_t *a,
+                      const int8_t *b, int8_t *output);
+tfc_status tfc_sub_s8(const tfc_elementwise_params *params, const tfc_broadcast_dims *dims, const int8_t *a,
+                      const int8_t *b, int8_t *output);
+tfc_status tfc_mul_s8(const tfc_elementwise_params *params, const tfc_broadcast_dims *dims, const int8_t *a,
+                      const int8_t *b, int8_t *output);
+
+/* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
+tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFC_KERNELS_H */

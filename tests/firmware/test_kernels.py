@@ -1,0 +1,181 @@
+"""The C kernels (firmware/kernels) against the integer reference, bit for bit, on random shapes
+and edge cases, built with AddressSanitizer and UBSan (every buffer allocated at its exact size)."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tfcompress.reference.builtin_ops import BUILTIN_OPS
+from tfcompress.reference.graph import Operator, TensorSpec
+
+KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6}
+RELU = 1
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.fail("no C compiler: ./setup.sh installs gcc")
+    binary = tmp_path_factory.mktemp("kernels") / "kernel_driver"
+    sources = sorted(str(p) for p in (KERNELS / "src").glob("*.c"))
+    subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1",
+                    "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-I", str(KERNELS / "include"),
+                    *sources, str(KERNELS / "tests" / "kernel_driver.c"), "-o", str(binary)],
+                   check=True, capture_output=True, timeout=120)
+    return binary
+
+
+def run_cases(driver: Path, cases) -> list[tuple[int, np.ndarray]]:
+    """cases: (op, int32 params, buffers as arrays or None, output length); answers (status, int8 output)."""
+    stream = bytearray()
+    for op, params, buffers, out_length in cases:
+        stream += struct.pack(f"<ii{len(params)}i", OP_CODES[op], len(params), *params)
+        stream += struct.pack("<i", len(buffers))
+        for buf in buffers:
+            raw = b"" if buf is None else np.ascontiguousarray(buf).tobytes()
+            stream += struct.pack("<i", len(raw)) + raw
+        stream += struct.pack("<i", out_length)
+    stream += struct.pack("<i", 0)
+    result = subprocess.run([str(driver)], input=bytes(stream), capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    answers, offset = [], 0
+    for _, _, _, out_length in cases:
+        status = struct.unpack_from("<i", result.stdout, offset)[0]
+        out = np.frombuffer(result.stdout, np.int8, out_length, offset + 4)
+        answers.append((status, out))
+        offset += 4 + out_length
+    return answers
+
+
+def spec(index, shape, dtype=np.int8, scale=None, zero=0, data=None) -> TensorSpec:
+    scales = np.atleast_1d(np.asarray([] if scale is None else scale, np.float32))
+    zeros = np.zeros(len(scales), np.int64) + zero
+    return TensorSpec(index, f"t{index}", tuple(shape), dtype, scales, zeros, 0, data)
+
+
+def prepared(name, ins, outs, **options):
+    op = Operator(0, name, tuple(t.index if t is not None else -1 for t in ins), tuple(t.index for t in outs), options)
+    impl = BUILTIN_OPS[name]
+    return impl, impl.prepare(op, list(ins), list(outs))
+
+
+def _multiplier_words(pairs):
+    return [v for q, s in pairs for v in (q, s)]
+
+
+def fc_case(rng, batches, depth, channels, x_zero, out_zero, activation=0, bias=True, out_scale=None):
+    w = rng.integers(-128, 128, (channels, depth), dtype=np.int8)
+    b = rng.integers(-(1 << 16), 1 << 16, channels, dtype=np.int32) if bias else None
+    x_scale, w_scales = rng.uniform(0.005, 0.1), rng.uniform(0.001, 0.02, channels)
+    out_scale = out_scale or x_scale * float(w_scales.mean()) * np.sqrt(depth) * 40
+    ins = [spec(0, (batches, depth), scale=x_scale, zero=x_zero),
+           spec(1, (channels, depth), scale=w_scales, data=w),
+           spec(2, (channels,), np.int32, scale=x_scale * w_scales, data=b) if bias else None]
+    out = spec(3, (batches, channels), scale=out_scale, zero=out_zero)
+    impl, p = prepared("FULLY_CONNECTED", ins if bias else ins[:2], [out], fusedActivationFunction=activation)
+    x = rng.integers(-128, 128, (batches, depth), dtype=np.int8)
+    expected = impl.eval(p, [x, w, b])
+    params = [batches, depth, channels, -x_zero, out_zero, *p["range"], *_multiplier_words(p["multipliers"])]
+    return ("FULLY_CONNECTED", params, [x, w, b], expected.size), expected
+
+
+def test_fully_connected_equals_the_reference(driver):
+    rng = np.random.default_rng(0)
+    cases = [fc_case(rng, int(rng.integers(1, 4)), int(rng.integers(1, 300)), int(rng.integers(1, 40)),
+                     int(rng.integers(-128, 128)), int(rng.integers(-128, 128)), int(rng.choice([0, RELU])),
+                     bool(rng.integers(0, 2))) for _ in range(60)]
+    cases += [fc_case(rng, 1, 1, 1, -128, -128),  # smallest shapes, extreme zero points
+              fc_case(rng, 1, 4096, 3, 127, 127),  # a long accumulation
+              fc_case(rng, 2, 64, 8, 0, 0, out_scale=1e-5),  # saturates at both ends
+              fc_case(rng, 1, 32, 8, -128, 5, activation=RELU)]
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+def mean_case(rng, outer, count, inner, x_zero, out_zero):
+    x_scale = rng.uniform(0.01, 0.1)
+    ins = [spec(0, (outer, count, inner), scale=x_scale, zero=x_zero), spec(1, (), np.int32, data=np.array(1, np.int32))]
+    out = spec(2, (outer, inner), scale=x_scale * rng.uniform(0.3, 3), zero=out_zero)
+    impl, p = prepared("MEAN", ins, [out], keepDims=False)
+    x = rng.integers(-128, 128, (outer, count, inner), dtype=np.int8)
+    expected = impl.eval(p, [x, None])
+    params = [outer, count, inner, x_zero, out_zero, p["q"], p["shift"]]
+    return ("MEAN", params, [x], expected.size), expected
+
+
+def test_mean_equals_the_reference(driver):
+    rng = np.random.default_rng(1)
+    cases = [mean_case(rng, int(rng.integers(1, 4)), int(rng.integers(1, 80)), int(rng.integers(1, 64)),
+                       int(rng.integers(-128, 128)), int(rng.integers(-128, 128))) for _ in range(60)]
+    cases += [mean_case(rng, 1, 1, 1, -128, 127), mean_case(rng, 1, 1000, 3, 127, -128)]
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+def _strides(shape, out_shape):
+    contiguous = np.cumprod((list(shape[1:]) + [1])[::-1])[::-1]
+    return [0 if d == 1 and o > 1 else int(s) for d, o, s in zip(shape, out_shape, contiguous)]
+
+
+def elementwise_case(rng, name, out_shape, a_shape, b_shape, activation=0):
+    zeros = [int(v) for v in rng.integers(-128, 128, 3)]
+    scales = [float(v) for v in rng.uniform(0.01, 0.2, 3)]
+    a_spec, b_spec = spec(0, a_shape, scale=scales[0], zero=zeros[0]), spec(1, b_shape, scale=scales[1], zero=zeros[1])
+    out = spec(2, out_shape, scale=scales[2] * (4 if name == "MUL" else 1), zero=zeros[2])
+    impl, p = prepared(name, [a_spec, b_spec], [out], fusedActivationFunction=activation)
+    a = rng.integers(-128, 128, a_shape, dtype=np.int8)
+    b = rng.integers(-128, 128, b_shape, dtype=np.int8)
+    expected = impl.eval(p, [a, b])
+    ones = [(0, 0)] * 2
+    multipliers = [*p.get("input_multipliers", ones), p.get("output_multiplier", p.get("multiplier"))]
+    params = [*out_shape, *_strides(a_shape, out_shape), *_strides(b_shape, out_shape), *p["offsets"],
+              p["out_zero"], 0 if name == "MUL" else 20, *_multiplier_words(multipliers), *p["range"], 0]
+    return (name, params, [a, b], expected.size), expected
+
+
+@pytest.mark.parametrize("name", ["ADD", "SUB", "MUL"])
+def test_elementwise_with_broadcasting_equals_the_reference(driver, name):
+    rng = np.random.default_rng(2)
+    cases = []
+    for _ in range(40):
+        out_shape = tuple(int(v) for v in rng.integers(1, 6, 4))
+        a_shape, b_shape = (tuple(d if rng.random() < 0.6 else 1 for d in out_shape) for _ in range(2))
+        b_shape = tuple(o if a == 1 and b == 1 else b for a, b, o in zip(a_shape, b_shape, out_shape))  # cover out
+        cases.append(elementwise_case(rng, name, out_shape, a_shape, b_shape, int(rng.choice([0, RELU]))))
+    cases.append(elementwise_case(rng, name, (1, 1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1)))
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+@pytest.mark.parametrize("name", ["LOGISTIC", "TANH"])
+def test_lookup_equals_the_reference(driver, name):
+    rng = np.random.default_rng(3)
+    cases = []
+    for scale, zero in ((0.05, 0), (0.1, -128), (0.01, 127), (0.5, 3)):
+        x_spec = spec(0, (1, 300), scale=scale, zero=zero)
+        out = spec(1, (1, 300), scale=1 / 256 if name == "LOGISTIC" else 1 / 128, zero=-128 if name == "LOGISTIC" else 0)
+        impl, p = prepared(name, [x_spec], [out])
+        x = np.arange(-128, 172, dtype=np.int64).astype(np.int8).reshape(1, 300)  # every value, some twice
+        cases.append((("LOOKUP", [x.size], [p["table"], x], x.size), impl.eval(p, [x])))
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+def test_bad_dimensions_are_refused_with_a_status(driver):
+    case, _ = fc_case(np.random.default_rng(4), 1, 8, 2, 0, 0)
+    op, params, buffers, _ = case
+    params = [0, *params[1:]]  # no batches
+    mean = ("MEAN", [1, 0, 4, 0, 0, 1 << 30, 0], [np.zeros(4, np.int8)], 4)
+    assert [status for status, _ in run_cases(driver, [(op, params, buffers, 0), mean])] == [-1, -1]
