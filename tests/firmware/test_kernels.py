@@ -15,7 +15,7 @@ from tfcompress.reference.builtin_ops import BUILTIN_OPS
 from tfcompress.reference.graph import Operator, TensorSpec
 
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
-OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6}
+OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6, "TFC_EMBEDDING_BAG": 7}
 RELU = 1
 
 
@@ -103,7 +103,8 @@ def test_fully_connected_equals_the_reference(driver):
 
 def mean_case(rng, outer, count, inner, x_zero, out_zero):
     x_scale = rng.uniform(0.01, 0.1)
-    ins = [spec(0, (outer, count, inner), scale=x_scale, zero=x_zero), spec(1, (), np.int32, data=np.array(1, np.int32))]
+    axis = spec(1, (), np.int32, data=np.array(1, np.int32))
+    ins = [spec(0, (outer, count, inner), scale=x_scale, zero=x_zero), axis]
     out = spec(2, (outer, inner), scale=x_scale * rng.uniform(0.3, 3), zero=out_zero)
     impl, p = prepared("MEAN", ins, [out], keepDims=False)
     x = rng.integers(-128, 128, (outer, count, inner), dtype=np.int8)
@@ -160,14 +161,45 @@ def test_elementwise_with_broadcasting_equals_the_reference(driver, name):
 
 @pytest.mark.parametrize("name", ["LOGISTIC", "TANH"])
 def test_lookup_equals_the_reference(driver, name):
-    rng = np.random.default_rng(3)
     cases = []
+    out_scale, out_zero = (1 / 256, -128) if name == "LOGISTIC" else (1 / 128, 0)
     for scale, zero in ((0.05, 0), (0.1, -128), (0.01, 127), (0.5, 3)):
         x_spec = spec(0, (1, 300), scale=scale, zero=zero)
-        out = spec(1, (1, 300), scale=1 / 256 if name == "LOGISTIC" else 1 / 128, zero=-128 if name == "LOGISTIC" else 0)
+        out = spec(1, (1, 300), scale=out_scale, zero=out_zero)
         impl, p = prepared(name, [x_spec], [out])
         x = np.arange(-128, 172, dtype=np.int64).astype(np.int8).reshape(1, 300)  # every value, some twice
         cases.append((("LOOKUP", [x.size], [p["table"], x], x.size), impl.eval(p, [x])))
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+def embedding_bag_case(rng, vocab, depth, tokens, table_zero, out_zero, ids=None):
+    from tfcompress.reference.custom_ops import CUSTOM_OPS, EMBEDDING_BAG, encode_options
+
+    table = rng.integers(-128, 128, (vocab, depth), dtype=np.int8)
+    table[0] = table_zero  # the padding row holds the zero point
+    scale = rng.uniform(0.01, 0.1)
+    ins = [spec(0, (1, tokens), np.int32), spec(1, (vocab, depth), scale=scale, zero=table_zero, data=table)]
+    out = spec(2, (1, depth), scale=scale * rng.uniform(0.2, 2), zero=out_zero)
+    op = Operator(0, EMBEDDING_BAG, (0, 1), (2,), {}, True, encode_options(EMBEDDING_BAG, pad_id=0))
+    p = CUSTOM_OPS[EMBEDDING_BAG].prepare(op, ins, [out])
+    if ids is None:
+        ids = rng.integers(0, vocab, tokens).astype(np.int32)
+        ids[: int(rng.integers(0, tokens + 1))] = 0  # left padding, as the tokenizer writes
+    expected = CUSTOM_OPS[EMBEDDING_BAG].eval(p, [ids[None], table])
+    params = [vocab, depth, tokens, table_zero, out_zero, 0, p["q"], p["shift"]]
+    return ("TFC_EMBEDDING_BAG", params, [ids.astype(np.int32), table], depth), expected
+
+
+def test_embedding_bag_equals_the_reference(driver):
+    rng = np.random.default_rng(5)
+    cases = [embedding_bag_case(rng, int(rng.integers(2, 500)), int(rng.integers(1, 130)), int(rng.integers(1, 65)),
+                                int(rng.integers(-128, 128)), int(rng.integers(-128, 128))) for _ in range(50)]
+    cases += [embedding_bag_case(rng, 2, 1, 1, 0, 0),  # smallest
+              embedding_bag_case(rng, 50, 16, 20, 3, -7, ids=np.zeros(20, np.int32)),  # all padding
+              embedding_bag_case(rng, 50, 16, 20, -128, 127, ids=np.ones(20, np.int32)),  # every word OOV
+              embedding_bag_case(rng, 8000, 256, 64, 127, -128)]  # largest
     for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
         assert status == 0
         np.testing.assert_array_equal(out, expected.reshape(-1))
@@ -178,4 +210,7 @@ def test_bad_dimensions_are_refused_with_a_status(driver):
     op, params, buffers, _ = case
     params = [0, *params[1:]]  # no batches
     mean = ("MEAN", [1, 0, 4, 0, 0, 1 << 30, 0], [np.zeros(4, np.int8)], 4)
-    assert [status for status, _ in run_cases(driver, [(op, params, buffers, 0), mean])] == [-1, -1]
+    (bag, bag_params, (ids, table), depth), _ = embedding_bag_case(np.random.default_rng(6), 10, 4, 5, 0, 0)
+    outside = (bag, bag_params, [np.array([0, 0, 3, 10, 2], np.int32), table], depth)  # id 10 of a 10-row table
+    statuses = [status for status, _ in run_cases(driver, [(op, params, buffers, 0), mean, outside])]
+    assert statuses == [-1, -1, -1]

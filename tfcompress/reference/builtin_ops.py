@@ -10,88 +10,15 @@ interpreter, tensor for tensor, on real models.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from tfcompress.errors import ModelFileError
-from tfcompress.quantization import multiply_by_quantized_multiplier, quantize_multiplier
+from tfcompress.quantization import quantize_multiplier
 from tfcompress.reference import fixedpoint
-from tfcompress.reference.graph import Operator, TensorSpec
-
-INT8_MIN, INT8_MAX = -128, 127
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
-
-
-class OpError(ModelFileError):
-    """An operator the reference cannot run as given; names the operator and the field."""
-
-    def __init__(self, op: Operator, message: str):
-        super().__init__(f"operator {op.index}", f"{op.name}: {message}")
-
-
-@dataclass(frozen=True)
-class BuiltinOp:
-    prepare: Callable[[Operator, list[TensorSpec | None], list[TensorSpec]], dict]
-    eval: Callable[[dict, list[np.ndarray | None]], np.ndarray | tuple[np.ndarray, ...]]  # a tuple: one per output
-
-
-def _scale(t: TensorSpec) -> float:
-    """A per-tensor scale as the double TFLM computes with (its float32 widened)."""
-    return float(np.float64(t.scale[0]))
-
-
-def _zero(t: TensorSpec) -> int:
-    return int(t.zero_point[0]) if len(t.zero_point) else 0
-
-
-def activation_range(op: Operator, out: TensorSpec) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized (int8) or the plain int32 range."""
-    act = ACTIVATIONS.get(op.options.get("fusedActivationFunction", 0))
-    if act is None:
-        raise OpError(op, f"fusedActivationFunction {op.options['fusedActivationFunction']} is not supported")
-    if out.dtype == np.int32:
-        if act != "NONE":
-            raise OpError(op, f"fused {act} on int32 is not supported")
-        return INT32_MIN, INT32_MAX
-    if out.dtype != np.int8:
-        raise OpError(op, f"output type {out.dtype.__name__} is not supported")
-    zero, scale = _zero(out), np.float32(out.scale[0])
-
-    def q(x: float) -> int:  # zero_point + TfLiteRound(x / scale), divided in float32 as TFLM does
-        return zero + int(round_away(np.float32(x) / scale))
-
-    lo, hi = INT8_MIN, INT8_MAX
-    if act == "RELU":
-        lo = max(lo, q(0.0))
-    elif act == "RELU6":
-        lo, hi = max(lo, q(0.0)), min(hi, q(6.0))
-    elif act == "RELU_N1_TO_1":
-        lo, hi = max(lo, q(-1.0)), min(hi, q(1.0))
-    return lo, hi
-
-
-def round_away(x) -> np.ndarray:
-    """TfLiteRound (std::round): halves away from zero."""
-    x = np.asarray(x)
-    return np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5))
-
-
-def _mbqm(x, q: int, shift: int) -> np.ndarray:
-    """MultiplyByQuantizedMultiplier with TFLM's (double) rounding, on int32 values."""
-    return multiply_by_quantized_multiplier(np.asarray(x, np.int64), q, shift, "double")
-
-
-def _clamp(x, lo: int, hi: int, dtype) -> np.ndarray:
-    return np.clip(x, lo, hi).astype(dtype)
-
-
-def _wrap_int32(x) -> np.ndarray:
-    """Two's-complement int32 wrap-around, what the C arithmetic does past the range."""
-    return ((np.asarray(x, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
-
+from tfcompress.reference.common import (INT8_MAX, INT8_MIN, OpError, OpReference, activation_range, clamp,
+                                         requantize, round_away, tensor_scale, wrap_int32, zero_point)
+from tfcompress.reference.graph import TensorSpec
 
 # -- FULLY_CONNECTED ---------------------------------------------------------------------------
 
@@ -106,17 +33,17 @@ def _fc_prepare(op, ins, outs):
         raise OpError(op, "weight zero points must be 0")
     channels = w.shape[0]
     scales = np.broadcast_to(w.scale.astype(np.float64), (channels,))
-    multipliers = [quantize_multiplier(_scale(x) * float(s) / _scale(out)) for s in scales]
-    return {"x_zero": _zero(x), "out_zero": _zero(out), "weights": w.data.astype(np.int64),
+    multipliers = [quantize_multiplier(tensor_scale(x) * float(s) / tensor_scale(out)) for s in scales]
+    return {"x_zero": zero_point(x), "out_zero": zero_point(out), "weights": w.data.astype(np.int64),
             "bias": None if bias is None else bias.data.astype(np.int64), "multipliers": multipliers,
             "range": activation_range(op, out), "out_shape": out.shape}
 
 
 def _fc_eval(p, inputs):
     x = inputs[0].astype(np.int64).reshape(-1, p["weights"].shape[1]) - p["x_zero"]
-    acc = _wrap_int32(x @ p["weights"].T + (0 if p["bias"] is None else p["bias"]))
-    out = np.stack([_mbqm(acc[:, c], q, s) for c, (q, s) in enumerate(p["multipliers"])], -1)
-    return _clamp(out + p["out_zero"], *p["range"], np.int8).reshape(p["out_shape"])
+    acc = wrap_int32(x @ p["weights"].T + (0 if p["bias"] is None else p["bias"]))
+    out = np.stack([requantize(acc[:, c], q, s) for c, (q, s) in enumerate(p["multipliers"])], -1)
+    return clamp(out + p["out_zero"], *p["range"], np.int8).reshape(p["out_shape"])
 
 
 # -- elementwise -----------------------------------------------------------------------------
@@ -139,27 +66,28 @@ def _binary_prepare(op, ins, outs):
         return {"int32": op.name, "range": activation_range(op, out)}
     if any(t.dtype != np.int8 for t in (a, b, out)) or op.name == "DIV":
         raise OpError(op, "only int32, or int8 ADD, SUB and MUL, are supported")
-    common = {"offsets": (-_zero(a), -_zero(b)), "out_zero": _zero(out), "range": activation_range(op, out)}
+    common = {"offsets": (-zero_point(a), -zero_point(b)), "out_zero": zero_point(out),
+              "range": activation_range(op, out)}
     if op.name == "MUL":
-        return {**common, "multiplier": quantize_multiplier(_scale(a) * _scale(b) / _scale(out))}
+        return {**common, "multiplier": quantize_multiplier(tensor_scale(a) * tensor_scale(b) / tensor_scale(out))}
     twice_max = 2 * float(np.float64(max(np.float32(a.scale[0]), np.float32(b.scale[0]))))
     return {**common, "sign": -1 if op.name == "SUB" else 1,
-            "input_multipliers": (quantize_multiplier(_scale(a) / twice_max),
-                                  quantize_multiplier(_scale(b) / twice_max)),
-            "output_multiplier": quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * _scale(out)))}
+            "input_multipliers": (quantize_multiplier(tensor_scale(a) / twice_max),
+                                  quantize_multiplier(tensor_scale(b) / twice_max)),
+            "output_multiplier": quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * tensor_scale(out)))}
 
 
 def _binary_eval(p, inputs):
     a, b = (np.asarray(v, np.int64) for v in inputs)
     if "int32" in p:
-        return _clamp(_wrap_int32(INT32_BINARY[p["int32"]](a, b)), *p["range"], np.int32)
+        return clamp(wrap_int32(INT32_BINARY[p["int32"]](a, b)), *p["range"], np.int32)
     a, b = a + p["offsets"][0], b + p["offsets"][1]
     if "multiplier" in p:  # MUL
-        raw = _mbqm(a * b, *p["multiplier"])
+        raw = requantize(a * b, *p["multiplier"])
     else:  # ADD, SUB
-        a, b = (_mbqm(v * (1 << ADD_LEFT_SHIFT), *m) for v, m in zip((a, b), p["input_multipliers"]))
-        raw = _mbqm(a + p["sign"] * b, *p["output_multiplier"])
-    return _clamp(raw + p["out_zero"], *p["range"], np.int8)
+        a, b = (requantize(v * (1 << ADD_LEFT_SHIFT), *m) for v, m in zip((a, b), p["input_multipliers"]))
+        raw = requantize(a + p["sign"] * b, *p["output_multiplier"])
+    return clamp(raw + p["out_zero"], *p["range"], np.int8)
 
 
 # -- MEAN --------------------------------------------------------------------------------------
@@ -172,19 +100,19 @@ def _mean_prepare(op, ins, outs):
         raise OpError(op, "the axis must be constant")
     axes = tuple(sorted({int(a) % len(x.shape) for a in np.ravel(axis.data)}))
     count = int(np.prod([x.shape[a] for a in axes]))
-    q, shift = quantize_multiplier(_scale(x) / _scale(out))
+    q, shift = quantize_multiplier(tensor_scale(x) / tensor_scale(out))
     # TFLM folds 1/count into the multiplier: shift by floor(log2(count)), bounded, then divide.
     extra = min(count.bit_length() - 1, 32, 31 + shift)
     q = int((q << extra) // count) if count else q
-    return {"axes": axes, "count": count, "x_zero": _zero(x), "out_zero": _zero(out), "q": q,
+    return {"axes": axes, "count": count, "x_zero": zero_point(x), "out_zero": zero_point(out), "q": q,
             "shift": shift - extra, "out_shape": out.shape}
 
 
 def _mean_eval(p, inputs):
     total = np.sum(np.asarray(inputs[0], np.int64), axis=p["axes"])
-    shifted = _wrap_int32(total - p["x_zero"] * p["count"])
-    out = _mbqm(shifted, p["q"], p["shift"]) + p["out_zero"]
-    return _clamp(out, INT8_MIN, INT8_MAX, np.int8).reshape(p["out_shape"])
+    shifted = wrap_int32(total - p["x_zero"] * p["count"])
+    out = requantize(shifted, p["q"], p["shift"]) + p["out_zero"]
+    return clamp(out, INT8_MIN, INT8_MAX, np.int8).reshape(p["out_shape"])
 
 
 # -- QUANTIZE ----------------------------------------------------------------------------------
@@ -194,18 +122,18 @@ def _quantize_prepare(op, ins, outs):
     if out.dtype != np.int8 or x.dtype not in (np.float32, np.int8):
         raise OpError(op, "only float32 or int8 to int8 is supported")
     if x.dtype == np.int8:
-        return {"requantize": quantize_multiplier(_scale(x) / _scale(out)), "x_zero": _zero(x),
-                "out_zero": _zero(out)}
-    return {"scale": np.float32(out.scale[0]), "out_zero": _zero(out)}
+        return {"requantize": quantize_multiplier(tensor_scale(x) / tensor_scale(out)), "x_zero": zero_point(x),
+                "out_zero": zero_point(out)}
+    return {"scale": np.float32(out.scale[0]), "out_zero": zero_point(out)}
 
 
 def _quantize_eval(p, inputs):
     x = inputs[0]
     if "requantize" in p:
-        raw = _mbqm(np.asarray(x, np.int64) - p["x_zero"], *p["requantize"]) + p["out_zero"]
+        raw = requantize(np.asarray(x, np.int64) - p["x_zero"], *p["requantize"]) + p["out_zero"]
     else:  # AffineQuantize: TfLiteRound(x / scale) in float32, half away from zero
         raw = round_away(np.asarray(x, np.float32) / p["scale"]).astype(np.int64) + p["out_zero"]
-    return _clamp(raw, INT8_MIN, INT8_MAX, np.int8)
+    return clamp(raw, INT8_MIN, INT8_MAX, np.int8)
 
 
 # -- data movement -----------------------------------------------------------------------------
@@ -253,7 +181,7 @@ def _pad_prepare(op, ins, outs):
     if len(ins) > 2 and ins[2] is not None:
         value = int(_constant(op, ins[2], "constant_values").reshape(-1)[0])
     else:
-        value = _zero(outs[0]) if outs[0].quantized else 0  # TFLM pads quantised tensors with their zero point
+        value = zero_point(outs[0]) if outs[0].quantized else 0  # TFLM pads quantised tensors with their zero point
     return {"pads": [tuple(int(v) for v in row) for row in _constant(op, ins[1], "paddings")], "value": value}
 
 
@@ -264,21 +192,21 @@ def _split_prepare(op, ins, outs):
     return {"axis": axis, "parts": len(outs)}
 
 
-BUILTIN_OPS: dict[str, BuiltinOp] = {
-    "FULLY_CONNECTED": BuiltinOp(_fc_prepare, _fc_eval),
-    **{name: BuiltinOp(_binary_prepare, _binary_eval) for name in INT32_BINARY},
-    "MINIMUM": BuiltinOp(lambda op, ins, outs: {}, lambda p, v: np.minimum(v[0], v[1])),
-    "MAXIMUM": BuiltinOp(lambda op, ins, outs: {}, lambda p, v: np.maximum(v[0], v[1])),
-    "MEAN": BuiltinOp(_mean_prepare, _mean_eval),
-    "QUANTIZE": BuiltinOp(_quantize_prepare, _quantize_eval),
-    "CAST": BuiltinOp(_shape_prepare, lambda p, v: np.asarray(v[0]).astype(p["dtype"])),
-    "GATHER": BuiltinOp(_gather_prepare, _gather_eval),
-    "RESHAPE": BuiltinOp(_shape_prepare, lambda p, v: np.reshape(v[0], p["out_shape"])),
-    "TRANSPOSE": BuiltinOp(lambda op, ins, outs: {"perm": tuple(_constant(op, ins[1], "perm").tolist())},
+BUILTIN_OPS: dict[str, OpReference] = {
+    "FULLY_CONNECTED": OpReference(_fc_prepare, _fc_eval),
+    **{name: OpReference(_binary_prepare, _binary_eval) for name in INT32_BINARY},
+    "MINIMUM": OpReference(lambda op, ins, outs: {}, lambda p, v: np.minimum(v[0], v[1])),
+    "MAXIMUM": OpReference(lambda op, ins, outs: {}, lambda p, v: np.maximum(v[0], v[1])),
+    "MEAN": OpReference(_mean_prepare, _mean_eval),
+    "QUANTIZE": OpReference(_quantize_prepare, _quantize_eval),
+    "CAST": OpReference(_shape_prepare, lambda p, v: np.asarray(v[0]).astype(p["dtype"])),
+    "GATHER": OpReference(_gather_prepare, _gather_eval),
+    "RESHAPE": OpReference(_shape_prepare, lambda p, v: np.reshape(v[0], p["out_shape"])),
+    "TRANSPOSE": OpReference(lambda op, ins, outs: {"perm": tuple(_constant(op, ins[1], "perm").tolist())},
                            lambda p, v: np.transpose(v[0], p["perm"])),
-    "STRIDED_SLICE": BuiltinOp(_strided_slice_prepare, lambda p, v: np.asarray(v[0])[p["slices"]]),
-    "PAD": BuiltinOp(_pad_prepare, lambda p, v: np.pad(v[0], p["pads"], constant_values=p["value"])),
-    "SPLIT": BuiltinOp(_split_prepare, lambda p, v: tuple(np.split(np.asarray(v[1]), p["parts"], axis=p["axis"]))),
+    "STRIDED_SLICE": OpReference(_strided_slice_prepare, lambda p, v: np.asarray(v[0])[p["slices"]]),
+    "PAD": OpReference(_pad_prepare, lambda p, v: np.pad(v[0], p["pads"], constant_values=p["value"])),
+    "SPLIT": OpReference(_split_prepare, lambda p, v: tuple(np.split(np.asarray(v[1]), p["parts"], axis=p["axis"]))),
 }
 
 
@@ -294,21 +222,21 @@ def _lut_prepare(fn: Callable[[int, int], int], out_zero: int, out_shift: int):
         x, out = ins[0], outs[0]
         if x.dtype != np.int8 or out.dtype != np.int8:
             raise OpError(op, "only int8 is supported")
-        if _zero(out) != out_zero:
-            raise OpError(op, f"the output zero point must be {out_zero}, got {_zero(out)}")
-        mantissa, left_shift = math.frexp(_scale(x) * float(1 << (31 - ACTIVATION_INPUT_BITS)))
+        if zero_point(out) != out_zero:
+            raise OpError(op, f"the output zero point must be {out_zero}, got {zero_point(out)}")
+        mantissa, left_shift = math.frexp(tensor_scale(x) * float(1 << (31 - ACTIVATION_INPUT_BITS)))
         multiplier = int(round_away(np.float64(mantissa * (1 << 31))))
         radius = math.floor(((1 << ACTIVATION_INPUT_BITS) - 1) * float(1 << (31 - ACTIVATION_INPUT_BITS))
                             / float(1 << left_shift))
         table = np.empty(256, np.int8)
         for value in range(-128, 128):
-            centred = value - _zero(x)
+            centred = value - zero_point(x)
             if centred <= -radius:
                 out_value = INT8_MIN
             elif centred >= radius:
                 out_value = INT8_MAX
             else:
-                q4 = int(_mbqm(centred, multiplier, left_shift))
+                q4 = int(requantize(centred, multiplier, left_shift))
                 out_value = min(max(fixedpoint.rdbpot(fn(q4, ACTIVATION_INPUT_BITS), out_shift) + out_zero,
                                     INT8_MIN), INT8_MAX)
             table[value + 128] = out_value
@@ -321,5 +249,5 @@ def _lut_eval(p, inputs):
     return p["table"][np.asarray(inputs[0], np.int64) + 128]
 
 
-BUILTIN_OPS["LOGISTIC"] = BuiltinOp(_lut_prepare(fixedpoint.logistic, INT8_MIN, 23), _lut_eval)
-BUILTIN_OPS["TANH"] = BuiltinOp(_lut_prepare(fixedpoint.tanh, 0, 24), _lut_eval)
+BUILTIN_OPS["LOGISTIC"] = OpReference(_lut_prepare(fixedpoint.logistic, INT8_MIN, 23), _lut_eval)
+BUILTIN_OPS["TANH"] = OpReference(_lut_prepare(fixedpoint.tanh, 0, 24), _lut_eval)

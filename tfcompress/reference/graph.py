@@ -40,6 +40,8 @@ class Operator:
     inputs: tuple[int, ...]  # -1: an optional input left out
     outputs: tuple[int, ...]
     options: dict  # builtin options by schema field name (fusedActivationFunction, axis, ...)
+    custom: bool = False
+    custom_options: bytes = b""  # a custom op's flexbuffer options
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def read_graph(data: bytes, path: str = "<bytes>") -> Graph:
         name = _text(code.customCode) if custom else _OP_NAMES.get(builtin, str(builtin))
         options = {key: _plain(value) for key, value in vars(op.builtinOptions).items()} if op.builtinOptions else {}
         operators.append(Operator(k, name, tuple(int(i) for i in op.inputs), tuple(int(o) for o in op.outputs),
-                                  options))
+                                  options, custom, bytes(op.customOptions) if op.customOptions is not None else b""))
     return Graph(tuple(tensors), tuple(operators), tuple(int(i) for i in graph.inputs),
                  tuple(int(o) for o in graph.outputs))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfcompress.reference.builtin_ops import BUILTIN_OPS, OpError
+from tfcompress.reference.builtin_ops import BUILTIN_OPS
+from tfcompress.reference.common import OpError
+from tfcompress.reference.custom_ops import CUSTOM_OPS
 from tfcompress.reference.graph import read_graph
 
 
@@ -16,9 +18,10 @@ class ReferenceInterpreter:
         tensors = self.graph.tensors
         self._steps = []
         for op in self.graph.operators:
-            impl = BUILTIN_OPS.get(op.name)
+            impl = (CUSTOM_OPS if op.custom else BUILTIN_OPS).get(op.name)
             if impl is None:
-                raise OpError(op, "the integer reference has no such operator")
+                raise OpError(op, "unknown custom operator (not a TFC_ op this tfcompress knows)" if op.custom
+                              else "the integer reference has no such operator")
             ins = [tensors[i] if i >= 0 else None for i in op.inputs]
             self._steps.append((op, impl, impl.prepare(op, ins, [tensors[o] for o in op.outputs])))
 

@@ -97,6 +97,28 @@ tfc_status tfc_sub_s8(const tfc_elementwise_params *params, const tfc_broadcast_
 tfc_status tfc_mul_s8(const tfc_elementwise_params *params, const tfc_broadcast_dims *dims, const int8_t *a,
                       const int8_t *b, int8_t *output);
 
+/* ---- TFC_EMBEDDING_BAG: out[d] = clamp(requant(sum over tokens t with ids[t] != pad_id of
+ *      (table[ids[t]][d] - table_zero_point)) + output_zero_point); the mean's 1/tokens is folded
+ *      into `multiplier`, as in MEAN. Needs `depth` int32 of scratch. */
+typedef struct {
+    int32_t vocab;
+    int32_t depth;
+    int32_t tokens;
+} tfc_embedding_bag_dims;
+
+typedef struct {
+    int32_t table_zero_point;
+    int32_t output_zero_point;
+    int32_t pad_id;
+    tfc_quant_multiplier multiplier;
+} tfc_embedding_bag_params;
+
+int32_t tfc_embedding_bag_s8_get_buffer_size(const tfc_embedding_bag_dims *dims); /* bytes */
+
+/* TFC_ARG_ERROR also for an id outside [0, vocab): nothing is read past the table. */
+tfc_status tfc_embedding_bag_s8(const tfc_embedding_bag_params *params, const tfc_embedding_bag_dims *dims,
+                                const int32_t *ids, const int8_t *table, int32_t *scratch, int8_t *output);
+
 /* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
 tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);
 

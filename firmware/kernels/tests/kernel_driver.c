@@ -13,7 +13,7 @@
 
 #include "tfc_kernels.h"
 
-enum { OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6 };
+enum { OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7 };
 enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 4 };
 
 static int32_t read_word(void)
@@ -107,6 +107,22 @@ static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *
         }
         return op == OP_SUB ? tfc_sub_s8(&params, &dims, buf[0], buf[1], out)
                             : tfc_mul_s8(&params, &dims, buf[0], buf[1], out);
+    }
+    if (op == OP_EMBEDDING_BAG && count == 8) {
+        tfc_embedding_bag_dims dims;
+        tfc_embedding_bag_params params;
+        dims.vocab = p[0];
+        dims.depth = p[1];
+        dims.tokens = p[2];
+        params.table_zero_point = p[3];
+        params.output_zero_point = p[4];
+        params.pad_id = p[5];
+        params.multiplier = multiplier_at(p + 6);
+        const int32_t size = tfc_embedding_bag_s8_get_buffer_size(&dims);
+        int32_t *scratch = malloc(size > 0 ? (size_t)size : 1u);
+        const tfc_status status = tfc_embedding_bag_s8(&params, &dims, buf[0], buf[1], scratch, out);
+        free(scratch);
+        return status;
     }
     if (op == OP_LOOKUP && count == 1) {
         return tfc_lookup_s8(buf[0], p[0], buf[1], out);

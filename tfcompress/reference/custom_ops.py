@@ -1,0 +1,85 @@
+"""tfcompress's own int8 ops (`TFC_` custom codes): their options, checks and integer math.
+
+Options travel as a flexbuffer map in the operator's `custom_options`, always with a
+`version`; a newer version, a malformed buffer or a missing field is refused at prepare time
+with the operator and field named. docs/ops.md specifies each op for other runtimes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from flatbuffers import flexbuffers
+
+from tfcompress.quantization import quantize_multiplier
+from tfcompress.reference.common import (INT8_MAX, INT8_MIN, OpError, OpReference, requantize, tensor_scale,
+                                         wrap_int32, zero_point)
+from tfcompress.reference.graph import Operator
+
+EMBEDDING_BAG = "TFC_EMBEDDING_BAG"
+VERSIONS = {EMBEDDING_BAG: 1}
+
+
+def read_options(op: Operator, fields: dict[str, type]) -> dict:
+    """The op's flexbuffer options, checked: a map with `version` <= ours and every field of `fields`."""
+    try:
+        options = flexbuffers.Loads(op.custom_options) if op.custom_options else None
+    except Exception as err:  # flexbuffers raises several types on damaged bytes
+        raise OpError(op, f"custom_options is not a flexbuffer ({err})") from None
+    if not isinstance(options, dict):
+        raise OpError(op, "custom_options must be a flexbuffer map")
+    for name, kind in {"version": int, **fields}.items():
+        if name not in options:
+            raise OpError(op, f"custom_options has no {name!r}")
+        if not isinstance(options[name], kind) or isinstance(options[name], bool):
+            raise OpError(op, f"custom_options field {name!r} must be {kind.__name__}, got {options[name]!r}")
+    if not 1 <= options["version"] <= VERSIONS[op.name]:
+        raise OpError(op, f"version {options['version']} is not supported (this tfcompress reads up to "
+                          f"{VERSIONS[op.name]}); update tfcompress")
+    return options
+
+
+# -- TFC_EMBEDDING_BAG -------------------------------------------------------------------------
+
+def _embedding_bag_prepare(op, ins, outs):
+    """ids int32 [1, T] and a constant int8 table [V, D] -> int8 [1, D]: the mean over the T
+    window positions of the ids' rows, rows of `pad_id` skipped (they hold the zero point)."""
+    options = read_options(op, {"pad_id": int})
+    if len(ins) != 2 or len(outs) != 1:
+        raise OpError(op, f"expects 2 inputs and 1 output, got {len(ins)} and {len(outs)}")
+    ids, table, out = ins[0], ins[1], outs[0]
+    if ids.dtype != np.int32 or len(ids.shape) != 2 or ids.shape[0] != 1:
+        raise OpError(op, f"input 0 (ids) must be int32 [1, T], got {ids.dtype.__name__} {list(ids.shape)}")
+    if table.dtype != np.int8 or table.data is None or len(table.shape) != 2 or len(table.scale) != 1:
+        raise OpError(op, "input 1 (table) must be a constant int8 [V, D] matrix with one scale")
+    if out.dtype != np.int8 or tuple(out.shape) != (1, table.shape[1]):
+        raise OpError(op, f"output must be int8 [1, {table.shape[1]}], got {out.dtype.__name__} {list(out.shape)}")
+    pad = options["pad_id"]
+    if 0 <= pad < table.shape[0] and np.any(table.data[pad] != zero_point(table)):
+        raise OpError(op, f"table row pad_id={pad} must hold the zero point {zero_point(table)}")
+    count = ids.shape[1]
+    q, shift = quantize_multiplier(tensor_scale(table) / tensor_scale(out))
+    extra = min(count.bit_length() - 1, 32, 31 + shift)  # 1/count folded in as TFLM's MEAN does
+    return {"pad": pad, "count": count, "table": table.data.astype(np.int64), "table_zero": zero_point(table),
+            "out_zero": zero_point(out), "q": (q << extra) // count, "shift": shift - extra}
+
+
+def _embedding_bag_eval(p, inputs):
+    ids = np.asarray(inputs[0]).reshape(-1)
+    vocab = p["table"].shape[0]
+    if np.any((ids < 0) | (ids >= vocab)):
+        raise IndexError(f"{EMBEDDING_BAG} id outside [0, {vocab})")
+    kept = ids[ids != p["pad"]]
+    total = (p["table"][kept] - p["table_zero"]).sum(axis=0) if len(kept) else np.zeros(p["table"].shape[1], np.int64)
+    out = requantize(wrap_int32(total), p["q"], p["shift"]) + p["out_zero"]
+    return np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)[None]
+
+
+CUSTOM_OPS: dict[str, OpReference] = {
+    EMBEDDING_BAG: OpReference(_embedding_bag_prepare, _embedding_bag_eval),
+}
+
+
+def encode_options(op_name: str, **fields) -> bytes:
+    """The flexbuffer `custom_options` of a TFC_ op, with its current version."""
+    return bytes(flexbuffers.Dumps({"version": VERSIONS[op_name], **fields}))
+
