@@ -6,6 +6,8 @@
                   single rounding where TFLM uses double rounding, so it can differ from
                   `tflm` by one LSB (see docs/interpreters.md); fast for accuracy numbers.
     litert        LiteRT's default path (XNNPACK), what a desktop app would use.
+    c             the model compiled to C over tfcompress's kernels (converters.generated_c) and
+                  built for this machine: the code the boards run; equals `tflm` bit for bit.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from tfcompress.options import OptionError
 
-INTERPRETERS = ("tflm", "litert-ref", "litert")
+INTERPRETERS = ("tflm", "litert-ref", "litert", "c")
 GOLDEN = "tflm"
 
 
@@ -25,7 +27,14 @@ class Int8Runner:
         if kind not in INTERPRETERS:
             raise OptionError("interpreter", kind, f"one of {', '.join(INTERPRETERS)}")
         self.kind = kind
-        if kind == "tflm":
+        if kind == "c":
+            from converters.generated_c import CModel
+
+            self._c = CModel(model)
+            self.input_shape, self.output_shape = self._c.input_spec.shape, self._c.output_spec.shape
+            self.output_dtype = np.dtype(self._c.output_spec.dtype)
+            quant = {"scales": self._c.output_spec.scale, "zero_points": self._c.output_spec.zero_point}
+        elif kind == "tflm":
             from tflite_micro.python.tflite_micro import runtime
 
             self._tflm = runtime.Interpreter.from_bytes(bytes(model), arena_size=max(len(model) * 4, 1 << 20))
@@ -53,6 +62,8 @@ class Int8Runner:
 
     def invoke(self, example: np.ndarray) -> np.ndarray:
         x = np.asarray(example).reshape(self.input_shape)
+        if self.kind == "c":
+            return self._c.invoke(x)[0]
         if self.kind == "tflm":
             self._tflm.set_input(x, 0)
             self._tflm.invoke()

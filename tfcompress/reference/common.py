@@ -68,7 +68,8 @@ def activation_range(op: Operator, out: TensorSpec) -> tuple[int, int]:
 def round_away(x) -> np.ndarray:
     """TfLiteRound (std::round): halves away from zero."""
     x = np.asarray(x)
-    return np.sign(x) * np.floor(np.abs(x) + x.dtype.type(0.5))
+    whole = np.trunc(x)  # x - trunc(x) is exact, unlike x + 0.5 (0.49999997f + 0.5f rounds to 1)
+    return whole + np.sign(x) * (np.abs(x - whole) >= 0.5)
 
 
 def requantize(x, q: int, shift: int) -> np.ndarray:

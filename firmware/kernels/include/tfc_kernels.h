@@ -122,6 +122,48 @@ tfc_status tfc_embedding_bag_s8(const tfc_embedding_bag_params *params, const tf
 /* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
 tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);
 
+/* ---- Data movement (GATHER, STRIDED_SLICE, TRANSPOSE, SPLIT, PAD, RESHAPE): elements of
+ *      `element_size` bytes copied over a 5-D index space; strides in elements, offsets too. */
+enum { TFC_COPY_DIMS = 5 };
+
+typedef struct {
+    int32_t shape[TFC_COPY_DIMS];       /* the index space, leading dimensions 1 when fewer */
+    int32_t in_strides[TFC_COPY_DIMS];  /* may be 0 (repeat) but not negative */
+    int32_t out_strides[TFC_COPY_DIMS];
+    int32_t in_offset;
+    int32_t out_offset;
+    int32_t element_size;               /* bytes: 1 (int8) or 4 (int32, float) */
+} tfc_copy_plan;
+
+tfc_status tfc_strided_copy(const tfc_copy_plan *plan, const void *input, void *output);
+
+/* Fill `count` elements of `element_size` bytes with the bytes of `value` (PAD's border). */
+tfc_status tfc_fill(int32_t count, int32_t element_size, const void *value, void *output);
+
+/* Rows of a [rows][row_bytes] table by index; TFC_ARG_ERROR for an index outside [0, rows). */
+tfc_status tfc_gather_rows(const void *table, int32_t rows, int32_t row_bytes, const int32_t *indices,
+                           int32_t count, void *output);
+
+/* ---- int32 elementwise arithmetic (index computations of the builtin lowering) */
+typedef enum {
+    TFC_INT32_ADD,
+    TFC_INT32_SUB,
+    TFC_INT32_MUL,
+    TFC_INT32_DIV, /* truncates toward zero; a zero divisor is TFC_ARG_ERROR */
+    TFC_INT32_MIN,
+    TFC_INT32_MAX
+} tfc_int32_op;
+
+tfc_status tfc_binary_s32(tfc_int32_op op, const tfc_broadcast_dims *dims, const int32_t *a, const int32_t *b,
+                          int32_t *output);
+
+/* ---- CAST int32 -> float32 and QUANTIZE float32 -> int8 (round half away from zero, clamp) */
+tfc_status tfc_cast_s32_f32(int32_t size, const int32_t *input, float *output);
+tfc_status tfc_quantize_f32_s8(int32_t size, float scale, int32_t zero_point, const float *input, int8_t *output);
+/* QUANTIZE int8 -> int8: requantise between two scales. */
+tfc_status tfc_requantize_s8(int32_t size, int32_t input_zero_point, int32_t output_zero_point,
+                             tfc_quant_multiplier multiplier, const int8_t *input, int8_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,379 @@
+"""Compile an int8 .tflite into plain C that calls the kernels of firmware/kernels directly.
+
+No interpreter, no flatbuffer parsing, no heap: constants become `static const` arrays, every
+activation gets a fixed place in one static arena (tensors whose lifetimes do not overlap
+share bytes), and `PREFIX_invoke` is the operators in order, each a kernel call with the
+parameters the integer reference prepared (tfcompress.reference). It returns 0, or 1 + the
+index of the operator whose kernel refused its input (an id outside the vocabulary, say).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tfcompress.reference.common import OpError
+from tfcompress.reference.graph import Operator, TensorSpec
+from tfcompress.reference.interpreter import ReferenceInterpreter
+
+KERNELS_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
+ARENA_ALIGNMENT = 16
+C_TYPES = {np.int8: "int8_t", np.int32: "int32_t", np.float32: "float"}
+INT32_OPS = {"ADD": "TFC_INT32_ADD", "SUB": "TFC_INT32_SUB", "MUL": "TFC_INT32_MUL", "DIV": "TFC_INT32_DIV",
+             "MINIMUM": "TFC_INT32_MIN", "MAXIMUM": "TFC_INT32_MAX"}
+
+
+@dataclass
+class GeneratedModel:
+    prefix: str
+    source: str  # PREFIX.c
+    header: str  # PREFIX.h
+    arena_bytes: int
+    input: TensorSpec
+    output: TensorSpec
+
+
+def _size(t: TensorSpec) -> int:
+    return int(np.prod(t.shape, dtype=np.int64)) * np.dtype(t.dtype).itemsize
+
+
+def _count(t: TensorSpec) -> int:
+    return int(np.prod(t.shape, dtype=np.int64))
+
+
+def _contiguous(shape) -> list[int]:
+    strides, step = [], 1
+    for dim in reversed(shape):
+        strides.insert(0, step)
+        step *= dim
+    return strides
+
+
+def _c_float(value) -> str:
+    return float(np.float32(value)).hex() + "f"  # C99 hex literal: the float32 exactly
+
+
+def _array(values, per_line: int = 24) -> str:
+    flat = [str(int(v)) for v in np.ravel(values)]
+    return ",\n".join("    " + ", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line)) or "    0"
+
+
+def plan_arena(graph, tensors: set[int]) -> tuple[dict[int, int], int]:
+    """Offsets in one arena for `tensors`, sharing bytes between tensors not alive together:
+    the largest first, each at the lowest aligned offset that overlaps no live neighbour."""
+    first, last = {}, {}
+    for i in graph.inputs:
+        first[i] = -1
+    for k, op in enumerate(graph.operators):
+        for i in op.inputs:
+            if i in tensors:
+                last[i] = k
+        for o in op.outputs:
+            first.setdefault(o, k)
+    for o in graph.outputs:
+        last[o] = len(graph.operators)
+    placed: list[tuple[int, int, int, int]] = []  # offset, size, first, last
+    offsets = {}
+    for i in sorted(tensors, key=lambda t: (-_size(graph.tensors[t]), t)):
+        size, born, dies = _size(graph.tensors[i]), first.get(i, -1), last.get(i, first.get(i, -1))
+        offset = 0
+        for other_offset, other_size, other_born, other_dies in sorted(placed):
+            if other_dies < born or dies < other_born:
+                continue  # never alive at the same time
+            if offset + size <= other_offset:
+                break
+            offset = max(offset, -(-(other_offset + other_size) // ARENA_ALIGNMENT) * ARENA_ALIGNMENT)
+        placed.append((offset, size, born, dies))
+        offsets[i] = offset
+    return offsets, max((o + s for o, s, _, _ in placed), default=0)
+
+
+@dataclass
+class _Emitter:
+    graph: object
+    prefix: str
+    offsets: dict[int, int]
+    declarations: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+
+    def tensor(self, index: int) -> str:
+        spec = self.graph.tensors[index]
+        ctype = C_TYPES[spec.dtype]
+        if spec.data is not None:
+            name = f"{self.prefix}_const_{index}"
+            if not any(d.startswith(f"static const {ctype} {name}[") for d in self.declarations):
+                values = ",\n".join("    " + _c_float(v) for v in np.ravel(spec.data)) if ctype == "float" \
+                    else _array(spec.data)
+                self.declarations.append(f"static const {ctype} {name}[{max(spec.data.size, 1)}] = {{\n{values}\n}};")
+            return f"(const {ctype} *){name}"
+        return f"(({ctype} *)({self.prefix}_arena + {self.offsets[index]}))"
+
+    def constant(self, name: str, ctype: str, values) -> str:
+        full = f"{self.prefix}_{name}"
+        self.declarations.append(f"static const {ctype} {full}[] = {{\n{_array(values)}\n}};")
+        return full
+
+    def multipliers(self, name: str, pairs) -> str:
+        full = f"{self.prefix}_{name}"
+        rows = [", ".join(f"{{{q}, {s}}}" for q, s in pairs[i:i + 6]) for i in range(0, len(pairs), 6)]
+        self.declarations.append(f"static const tfc_quant_multiplier {full}[] = {{\n    " + ",\n    ".join(rows)
+                                 + "\n};")
+        return full
+
+    def call(self, k: int, text: str) -> None:
+        self.body.append(f"    if ({text} != TFC_OK) {{\n        return {k + 1};\n    }}")
+
+
+def _broadcast(e: _Emitter, op: Operator) -> str:
+    a, b, out = (e.graph.tensors[i] for i in (*op.inputs[:2], op.outputs[0]))
+    if len(out.shape) > 4:
+        raise OpError(op, "more than 4 dimensions")
+    shape = [1] * (4 - len(out.shape)) + list(out.shape)
+
+    def strides(t):
+        dims = [1] * (4 - len(t.shape)) + list(t.shape)
+        return [0 if d == 1 and s > 1 else c for d, s, c in zip(dims, shape, _contiguous(dims))]
+
+    return "{{%s}, {%s}, {%s}}" % (", ".join(map(str, shape)), ", ".join(map(str, strides(a))),
+                                     ", ".join(map(str, strides(b))))
+
+
+def _copy_plan(shape, in_strides, out_strides, in_offset, out_offset, size) -> str:
+    pad = 5 - len(shape)
+    if pad < 0:
+        raise ValueError("more than 5 dimensions")
+    return "{{%s}, {%s}, {%s}, %d, %d, %d}" % (", ".join(map(str, [1] * pad + list(shape))),
+                                                ", ".join(map(str, [0] * pad + list(in_strides))),
+                                                ", ".join(map(str, [0] * pad + list(out_strides))),
+                                                in_offset, out_offset, size)
+
+
+def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
+    t = e.graph.tensors
+    ins, out = [t[i] if i >= 0 else None for i in op.inputs], t[op.outputs[0]]
+    x = _LazyArgs(e, op)  # x[j]: input j's C expression, its constant declared on first use
+    y = e.tensor(op.outputs[0])
+    var = f"op{k}"
+    if op.name == "FULLY_CONNECTED":
+        depth = ins[1].shape[1]
+        mult = e.multipliers(f"{var}_multipliers", p["multipliers"])
+        bias = x[2] if len(op.inputs) > 2 else "NULL"
+        e.body.append(f"    {{\n        const tfc_fc_params {var}_p = {{{-p['x_zero']}, {p['out_zero']}, "
+                      f"{{{p['range'][0]}, {p['range'][1]}}}}};\n        const tfc_fc_dims {var}_d = "
+                      f"{{{_size(ins[0]) // depth}, {depth}, {ins[1].shape[0]}}};")
+        e.call(k, f"tfc_fully_connected_s8(&{var}_p, {mult}, &{var}_d, {x[0]}, {x[1]}, {bias}, {y})")
+        e.body.append("    }")
+    elif op.name == "MEAN":
+        axes, shape = p["axes"], ins[0].shape
+        if list(axes) != list(range(axes[0], axes[-1] + 1)):
+            raise OpError(op, "the generated C reduces contiguous axes only")
+        outer, count = math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1])
+        e.body.append(f"    {{\n        const tfc_mean_params {var}_p = {{{p['x_zero']}, {p['out_zero']}, "
+                      f"{{{p['q']}, {p['shift']}}}}};\n        const tfc_mean_dims {var}_d = "
+                      f"{{{outer}, {count}, {math.prod(shape[axes[-1] + 1:])}}};")
+        e.call(k, f"tfc_mean_s8(&{var}_p, &{var}_d, {x[0]}, {y})")
+        e.body.append("    }")
+    elif op.name in INT32_OPS and out.dtype == np.int32:
+        e.body.append(f"    {{\n        const tfc_broadcast_dims {var}_d = {_broadcast(e, op)};")
+        e.call(k, f"tfc_binary_s32({INT32_OPS[op.name]}, &{var}_d, {x[0]}, {x[1]}, {y})")
+        e.body.append("    }")
+    elif op.name in ("ADD", "SUB", "MUL"):
+        ma, mb = p.get("input_multipliers", ((0, 0), (0, 0)))
+        mo = p.get("output_multiplier", p.get("multiplier"))
+        shift = 0 if op.name == "MUL" else 20
+        e.body.append(f"    {{\n        const tfc_elementwise_params {var}_p = {{{p['offsets'][0]}, {p['offsets'][1]}, "
+                      f"{p['out_zero']}, {shift}, {{{ma[0]}, {ma[1]}}}, {{{mb[0]}, {mb[1]}}}, {{{mo[0]}, {mo[1]}}}, "
+                      f"{{{p['range'][0]}, {p['range'][1]}}}}};\n        const tfc_broadcast_dims {var}_d = "
+                      f"{_broadcast(e, op)};")
+        e.call(k, f"tfc_{op.name.lower()}_s8(&{var}_p, &{var}_d, {x[0]}, {x[1]}, {y})")
+        e.body.append("    }")
+    elif op.name in ("LOGISTIC", "TANH"):
+        table = e.constant(f"{var}_table", "int8_t", p["table"])
+        e.call(k, f"tfc_lookup_s8({table}, {_count(out)}, {x[0]}, {y})")
+    elif op.name == "QUANTIZE":
+        if "requantize" in p:
+            q, s = p["requantize"]
+            e.call(k, f"tfc_requantize_s8({_count(out)}, {p['x_zero']}, {p['out_zero']}, "
+                      f"(tfc_quant_multiplier){{{q}, {s}}}, {x[0]}, {y})")
+        else:
+            e.call(k, f"tfc_quantize_f32_s8({_count(out)}, {_c_float(p['scale'])}, {p['out_zero']}, {x[0]}, {y})")
+    elif op.name == "CAST":
+        if ins[0].dtype != np.int32 or out.dtype != np.float32:
+            raise OpError(op, "the generated C casts int32 to float32 only")
+        e.call(k, f"tfc_cast_s32_f32({_count(out)}, {x[0]}, {y})")
+    elif op.name == "GATHER":
+        if p["axis"] != 0:
+            raise OpError(op, "the generated C gathers along axis 0 only")
+        row_bytes = _size(ins[0]) // ins[0].shape[0]
+        e.call(k, f"tfc_gather_rows({x[0]}, {ins[0].shape[0]}, {row_bytes}, {x[1]}, "
+                  f"{int(np.prod(ins[1].shape))}, {y})")
+    elif op.name == "RESHAPE":
+        e.body.append(f"    memmove({y}, {x[0]}, {_size(out)});")
+    elif op.name in ("TRANSPOSE", "STRIDED_SLICE", "SPLIT", "PAD"):
+        _emit_copy(e, k, op, p, ins, x)
+    elif op.name == "TFC_EMBEDDING_BAG":
+        ids, table = ins
+        e.declarations.append(f"static int32_t {e.prefix}_{var}_scratch[{table.shape[1]}];")
+        e.body.append(f"    {{\n        const tfc_embedding_bag_params {var}_p = {{{p['table_zero']}, {p['out_zero']}, "
+                      f"{p['pad']}, {{{p['q']}, {p['shift']}}}}};\n        const tfc_embedding_bag_dims {var}_d = "
+                      f"{{{table.shape[0]}, {table.shape[1]}, {ids.shape[1]}}};")
+        e.call(k, f"tfc_embedding_bag_s8(&{var}_p, &{var}_d, {x[0]}, {x[1]}, {e.prefix}_{var}_scratch, {y})")
+        e.body.append("    }")
+    else:
+        raise OpError(op, "the generated C has no kernel for this operator")
+
+
+class _LazyArgs:
+    def __init__(self, e: _Emitter, op: Operator):
+        self.e, self.op = e, op
+
+    def __getitem__(self, j: int) -> str:
+        index = self.op.inputs[j]
+        return self.e.tensor(index) if index >= 0 else "NULL"
+
+
+def _emit_copy(e: _Emitter, k: int, op: Operator, p: dict, ins, x) -> None:
+    source, size = ins[0] if op.name != "SPLIT" else ins[1], np.dtype(e.graph.tensors[op.outputs[0]].dtype).itemsize
+    source_strides = _contiguous(source.shape)
+    plans = []
+    if op.name == "TRANSPOSE":
+        out = e.graph.tensors[op.outputs[0]]
+        plans.append((op.outputs[0], _copy_plan(out.shape, [source_strides[a] for a in p["perm"]],
+                                                _contiguous(out.shape), 0, 0, size)))
+    elif op.name == "STRIDED_SLICE":
+        shape, strides, offset = [], [], 0
+        for axis, item in enumerate(p["slices"]):
+            if isinstance(item, int):
+                offset += (item % source.shape[axis]) * source_strides[axis]
+                continue
+            start, stop, step = item.indices(source.shape[axis])
+            if step < 1:
+                raise OpError(op, "the generated C slices with positive strides only")
+            shape.append(max(0, -(-(stop - start) // step)))
+            strides.append(step * source_strides[axis])
+            offset += start * source_strides[axis]
+        plans.append((op.outputs[0], _copy_plan(shape, strides, _contiguous(shape), offset, 0, size)))
+    elif op.name == "SPLIT":
+        part = source.shape[p["axis"]] // p["parts"]
+        for j, o in enumerate(op.outputs):
+            shape = list(source.shape)
+            shape[p["axis"]] = part
+            plans.append((o, _copy_plan(shape, source_strides, _contiguous(shape),
+                                        j * part * source_strides[p["axis"]], 0, size)))
+    else:  # PAD: fill with the pad value, then copy the input inside
+        out = e.graph.tensors[op.outputs[0]]
+        out_strides = _contiguous(out.shape)
+        value = e.constant(f"op{k}_pad_value", C_TYPES[out.dtype], [p["value"]])
+        e.call(k, f"tfc_fill({_size(out) // size}, {size}, {value}, {e.tensor(op.outputs[0])})")
+        start = sum(before * s for (before, _), s in zip(p["pads"], out_strides))
+        plans.append((op.outputs[0], _copy_plan(source.shape, source_strides, out_strides, 0, start, size)))
+    for j, (o, plan) in enumerate(plans):
+        e.body.append(f"    {{\n        const tfc_copy_plan op{k}_plan{j} = {plan};")
+        e.call(k, f"tfc_strided_copy(&op{k}_plan{j}, {x[1] if op.name == 'SPLIT' else x[0]}, {e.tensor(o)})")
+        e.body.append("    }")
+
+
+def generate_c(model: bytes, prefix: str = "tfc_model") -> GeneratedModel:
+    """The C source and header of `model` (one int32 input, one int8 output)."""
+    reference = ReferenceInterpreter(model)
+    graph = reference.graph
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise OpError(graph.operators[0], "the generated C takes one input and one output")
+    activations = {i for op in graph.operators for i in (*op.inputs, *op.outputs)
+                   if i >= 0 and graph.tensors[i].data is None} | set(graph.inputs) | set(graph.outputs)
+    offsets, arena = plan_arena(graph, activations)
+    e = _Emitter(graph, prefix, offsets)
+    for k, (op, _, params) in enumerate(reference.steps):
+        _emit_op(e, k, op, params)
+    inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    header = (f"/* Generated by tfcompress from an int8 .tflite: do not edit. */\n#ifndef {prefix.upper()}_H\n"
+              f"#define {prefix.upper()}_H\n\n#include <stdint.h>\n\n"
+              f"#define {prefix.upper()}_INPUT_LENGTH {int(np.prod(inp.shape))}\n"
+              f"#define {prefix.upper()}_OUTPUT_LENGTH {int(np.prod(out.shape))}\n"
+              f"#define {prefix.upper()}_ARENA_BYTES {arena}\n\n"
+              f"/* Runs the model: 0, or 1 + the index of the operator whose kernel refused its input. */\n"
+              f"int32_t {prefix}_invoke(const {C_TYPES[inp.dtype]} *input, {C_TYPES[out.dtype]} *output);\n\n"
+              f"#endif\n")
+    source = "\n".join([
+        "/* Generated by tfcompress from an int8 .tflite: do not edit. */",
+        "#include <stddef.h>", "#include <string.h>", "", '#include "tfc_kernels.h"', f'#include "{prefix}.h"', "",
+        f"static union {{\n    int32_t align;\n    unsigned char bytes[{max(arena, 1)}];\n}} {prefix}_arena_storage;",
+        f"#define {prefix}_arena ({prefix}_arena_storage.bytes)", "",
+        *e.declarations, "",
+        f"int32_t {prefix}_invoke(const {C_TYPES[inp.dtype]} *input, {C_TYPES[out.dtype]} *output)", "{",
+        f"    memcpy({e.tensor(graph.inputs[0])}, input, {_size(inp)});",
+        *e.body,
+        f"    memcpy(output, {e.tensor(graph.outputs[0])}, {_size(out)});",
+        "    return 0;", "}", ""])
+    return GeneratedModel(prefix, source, header, arena, inp, out)
+
+
+def kernel_sources() -> list[Path]:
+    return sorted((KERNELS_DIR / "src").glob("*.c"))
+
+
+def build_host_library(model: bytes, cache_dir: str | Path | None = None) -> Path:
+    """The generated C of `model` and the kernels compiled for this machine as a shared library,
+    cached by content (model, kernels and generator) under `cache_dir` (default
+    $XDG_CACHE_HOME/tfcompress/c, else ~/.cache/tfcompress/c)."""
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from tfcompress.errors import TfcompressError
+
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise TfcompressError("the C runtime needs a C compiler: install gcc (./setup.sh does) or set $CC")
+    digest = hashlib.sha256(bytes(model))
+    for path in [Path(__file__), KERNELS_DIR / "include" / "tfc_kernels.h", *kernel_sources()]:
+        digest.update(path.read_bytes())
+    root = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
+        "tfcompress" / "c"
+    library = root / digest.hexdigest()[:24] / "libtfc_model.so"
+    if library.is_file():
+        return library
+    generated = generate_c(model)
+    library.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=library.parent) as work:
+        work = Path(work)
+        (work / "tfc_model.c").write_text(generated.source)
+        (work / "tfc_model.h").write_text(generated.header)
+        result = subprocess.run([compiler, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror",
+                                 "-I", str(KERNELS_DIR / "include"), "-I", str(work), str(work / "tfc_model.c"),
+                                 *map(str, kernel_sources()), "-o", str(work / library.name)],
+                                capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            raise TfcompressError(f"compiling the generated C failed ({compiler}):\n{result.stderr.strip()[-2000:]}")
+        os.replace(work / library.name, library)
+    return library
+
+
+class CModel:
+    """The generated C of an int8 model, compiled for the host and called through ctypes."""
+
+    def __init__(self, model: bytes, cache_dir: str | Path | None = None):
+        import ctypes
+
+        generated_shape = ReferenceInterpreter(model).graph
+        self.input_spec = generated_shape.tensors[generated_shape.inputs[0]]
+        self.output_spec = generated_shape.tensors[generated_shape.outputs[0]]
+        self._lib = ctypes.CDLL(str(build_host_library(model, cache_dir)))
+        self._invoke = self._lib.tfc_model_invoke
+        self._invoke.restype = ctypes.c_int32
+        self._invoke.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+
+    def invoke(self, example: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(example, dtype=self.input_spec.dtype).reshape(self.input_spec.shape)
+        out = np.zeros(self.output_spec.shape, self.output_spec.dtype)
+        status = self._invoke(x.ctypes.data, out.ctypes.data)
+        if status != 0:
+            from tfcompress.errors import TfcompressError
+
+            raise TfcompressError(f"the generated C refused the input at operator {status - 1}")
+        return out

@@ -1,0 +1,90 @@
+"""converters.generated_c: the model compiled to C over the kernels equals TFLM's host interpreter
+(builtin ops) or the integer reference (TFC_ ops) bit for bit, over whole test splits."""
+
+import numpy as np
+import pytest
+
+from converters.custom_ops import fuse_embedding_bags
+from converters.generated_c import CModel, generate_c, plan_arena
+from converters.tflite import convert_int8
+from tests.helpers import SHARED_DATASETS
+from tfcompress.interpreters import Int8Runner
+from tfcompress.reference.graph import read_graph
+from tfcompress.reference.interpreter import ReferenceInterpreter
+
+
+def _same_as_tflm(model: bytes, ids: np.ndarray, tmp_path) -> None:
+    c = CModel(model, cache_dir=tmp_path)
+    ours = np.stack([c.invoke(row)[0] for row in ids])
+    np.testing.assert_array_equal(ours, Int8Runner(model, "tflm").run(ids))
+
+
+@pytest.fixture(scope="module", params=["pooled", "lstm", "dkp", "kp", "hmf", "lmf", "prune"])
+def model_and_ids(request, pooled_bundle, pooled_model, lstm_tflite, lstm_model, tiny_dataset):
+    texts = tiny_dataset.test.texts + tiny_dataset.valid.texts
+    if request.param == "pooled":
+        return (pooled_bundle / "model.tflite").read_bytes(), pooled_model.tokenizer.encode_batch(texts)
+    if request.param == "lstm":
+        return lstm_tflite, lstm_model.tokenizer.encode_batch(texts)
+    from tfcompress.compression.compress import compress_model
+    from tfcompress.options import CompressOptions
+
+    compressed, _ = compress_model(pooled_model, tiny_dataset, CompressOptions(method=request.param, target_ratio=3,
+                                                                               epochs=1), verbose=0,
+                                   measure_tflite=False)
+    model = convert_int8(compressed.model, compressed.tokenizer.encode_batch(tiny_dataset.train.texts[:50]))
+    return model, compressed.tokenizer.encode_batch(texts)
+
+
+def test_the_generated_c_equals_tflm(model_and_ids, tmp_path):
+    model, ids = model_and_ids
+    _same_as_tflm(model, ids, tmp_path)
+
+
+def test_the_fused_embedding_bag_in_c_equals_the_builtin_graph(pooled_bundle, pooled_model, tiny_dataset, tmp_path):
+    model = (pooled_bundle / "model.tflite").read_bytes()
+    fused, count = fuse_embedding_bags(model)
+    assert count == 1 and "tfc_embedding_bag_s8(" in generate_c(fused).source
+    ids = pooled_model.tokenizer.encode_batch(tiny_dataset.test.texts)
+    c = CModel(fused, cache_dir=tmp_path)
+    np.testing.assert_array_equal(np.stack([c.invoke(row)[0] for row in ids]), Int8Runner(model, "tflm").run(ids))
+
+
+def test_an_id_outside_the_vocabulary_is_refused_not_read(pooled_bundle, tmp_path):
+    from tfcompress.errors import TfcompressError
+
+    model = (pooled_bundle / "model.tflite").read_bytes()
+    c = CModel(model, cache_dir=tmp_path)
+    ids = np.zeros(c.input_spec.shape, np.int32)
+    ids[0, -1] = read_graph(model).tensors[read_graph(model).operators[0].inputs[0]].shape[0]  # one past the end
+    with pytest.raises(TfcompressError, match="refused the input at operator 0"):
+        c.invoke(ids)
+
+
+def test_the_arena_shares_bytes_between_tensors_never_alive_together(lstm_tflite):
+    graph = read_graph(lstm_tflite)
+    activations = {i for op in graph.operators for i in (*op.inputs, *op.outputs)
+                   if i >= 0 and graph.tensors[i].data is None}
+    offsets, arena = plan_arena(graph, activations)
+    total = sum(int(np.prod(graph.tensors[i].shape)) * np.dtype(graph.tensors[i].dtype).itemsize for i in activations)
+    assert arena < total / 2  # an unrolled LSTM reuses most of its buffers
+    assert generate_c(lstm_tflite).arena_bytes == arena
+    # the plan is sound: the reference run with every tensor placed in the arena gives the same outputs
+    reference = ReferenceInterpreter(lstm_tflite)
+    ids = np.zeros((1, graph.tensors[graph.inputs[0]].shape[1]), np.int32)
+    assert reference.outputs(ids)[0].shape == graph.tensors[graph.outputs[0]].shape
+
+
+@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="shared datasets not checked out beside the project")
+@pytest.mark.parametrize("dataset_name", ["snips", "clinc150", "banking77"])
+@pytest.mark.parametrize("encoder", ["pooled", "lstm"])
+def test_whole_real_test_splits_equal_tflm(dataset_name, encoder, tmp_path):
+    """Bit-exactness needs no accuracy: a model trained one epoch exercises every op on real text."""
+    from tfcompress.data import load_dataset
+    from tfcompress.training import TrainOptions, train_classifier
+
+    dataset = load_dataset(dataset_name, SHARED_DATASETS)
+    trained = train_classifier(dataset, TrainOptions(encoder=encoder, epochs=1, vocab_size=2000, rnn_units=32),
+                               verbose=0)
+    model = convert_int8(trained.model, trained.tokenizer.encode_batch(dataset.train.texts[:500]))
+    _same_as_tflm(model, trained.tokenizer.encode_batch(dataset.test.texts), tmp_path)
