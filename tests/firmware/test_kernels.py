@@ -15,7 +15,8 @@ from tfcompress.reference.builtin_ops import BUILTIN_OPS
 from tfcompress.reference.graph import Operator, TensorSpec
 
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
-OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6, "TFC_EMBEDDING_BAG": 7}
+OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6, "TFC_EMBEDDING_BAG": 7,
+            "BINARY_S32": 8, "STRIDED_COPY": 9, "GATHER_ROWS": 10, "QUANTIZE_F32": 11, "CAST_S32_F32": 12}
 RELU = 1
 
 
@@ -214,3 +215,60 @@ def test_bad_dimensions_are_refused_with_a_status(driver):
     outside = (bag, bag_params, [np.array([0, 0, 3, 10, 2], np.int32), table], depth)  # id 10 of a 10-row table
     statuses = [status for status, _ in run_cases(driver, [(op, params, buffers, 0), mean, outside])]
     assert statuses == [-1, -1, -1]
+
+
+INT32_OPS = ("ADD", "SUB", "MUL", "DIV", "MINIMUM", "MAXIMUM")  # the order of tfc_int32_op
+
+
+def test_int32_arithmetic_equals_the_reference(driver):
+    rng = np.random.default_rng(7)
+    cases = []
+    for _ in range(60):
+        name = INT32_OPS[int(rng.integers(len(INT32_OPS)))]
+        out_shape = tuple(int(v) for v in rng.integers(1, 5, 4))
+        b_shape = tuple(d if rng.random() < 0.5 else 1 for d in out_shape)
+        a = rng.integers(-(2**31), 2**31, out_shape, dtype=np.int64).astype(np.int32)
+        b = rng.integers(-(2**31), 2**31, b_shape, dtype=np.int64).astype(np.int32)
+        if name == "DIV":
+            b[b == 0] = 7
+            b[..., 0] = -1  # INT32_MIN / -1 and friends
+            a.flat[0] = -(2**31)
+        impl, p = prepared(name, [spec(0, out_shape, np.int32), spec(1, b_shape, np.int32)],
+                           [spec(2, out_shape, np.int32)], fusedActivationFunction=0)
+        expected = impl.eval(p, [a, b]) if name not in ("MINIMUM", "MAXIMUM") else \
+            (np.minimum if name == "MINIMUM" else np.maximum)(a, b)
+        if name == "DIV":  # C: INT32_MIN / -1 wraps to INT32_MIN, as the reference's int32 wrap
+            expected = expected.astype(np.int32)
+        params = [INT32_OPS.index(name), *out_shape, *_strides(out_shape, out_shape), *_strides(b_shape, out_shape)]
+        cases.append((("BINARY_S32", params, [a, b], 4 * a.size), expected))
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out.view(np.int32), expected.reshape(-1))
+
+
+def test_strided_copy_gather_quantize_and_cast(driver):
+    rng = np.random.default_rng(8)
+    x = rng.integers(-128, 128, (2, 3, 4, 5), dtype=np.int8)
+    perm = (2, 0, 3, 1)
+    transposed = np.ascontiguousarray(np.transpose(x, perm))
+    in_strides = [int(s) for s in np.array(x.strides)[list(perm)]]
+    copy = ("STRIDED_COPY", [1, *transposed.shape, 0, *in_strides, 0, *transposed.strides, 0, 0, 1], [x],
+            transposed.size)
+    table = rng.integers(-128, 128, (7, 3), dtype=np.int8)
+    ids = np.array([6, 0, 3, 3], np.int32)
+    gather = ("GATHER_ROWS", [7, 3, 4], [table, ids], 12)
+    values = np.array([0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, 1000.0, -1000.0, 3.14159], np.float32)
+    scale = np.float32(0.25)
+    quant_impl, quant_p = prepared("QUANTIZE", [spec(0, values.shape, np.float32)],
+                                   [spec(1, values.shape, scale=scale, zero=3)])
+    quantize = ("QUANTIZE_F32", [values.size, int(np.array(scale).view(np.int32)), 3], [values], values.size)
+    ints = rng.integers(-(2**24), 2**24, 9).astype(np.int32)
+    cast = ("CAST_S32_F32", [ints.size], [ints], 4 * ints.size)
+    answers = run_cases(driver, [copy, gather, quantize, cast])
+    assert [status for status, _ in answers] == [0, 0, 0, 0]
+    np.testing.assert_array_equal(answers[0][1], transposed.reshape(-1))
+    np.testing.assert_array_equal(answers[1][1], table[ids].reshape(-1))
+    np.testing.assert_array_equal(answers[2][1], quant_impl.eval(quant_p, [values]))
+    np.testing.assert_array_equal(answers[3][1].view(np.float32), ints.astype(np.float32))
+    outside = ("GATHER_ROWS", [7, 3, 1], [table, np.array([7], np.int32)], 3)
+    assert run_cases(driver, [outside])[0][0] == -1

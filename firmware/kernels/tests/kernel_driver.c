@@ -13,7 +13,10 @@
 
 #include "tfc_kernels.h"
 
-enum { OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7 };
+enum {
+    OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7,
+    OP_BINARY_S32 = 8, OP_STRIDED_COPY = 9, OP_GATHER_ROWS = 10, OP_QUANTIZE_F32 = 11, OP_CAST_S32_F32 = 12
+};
 enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 4 };
 
 static int32_t read_word(void)
@@ -123,6 +126,34 @@ static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *
         const tfc_status status = tfc_embedding_bag_s8(&params, &dims, buf[0], buf[1], scratch, out);
         free(scratch);
         return status;
+    }
+    if (op == OP_BINARY_S32 && count == 13) {
+        tfc_broadcast_dims dims;
+        memcpy(dims.shape, p + 1, sizeof dims.shape);
+        memcpy(dims.strides_a, p + 5, sizeof dims.strides_a);
+        memcpy(dims.strides_b, p + 9, sizeof dims.strides_b);
+        return tfc_binary_s32((tfc_int32_op)p[0], &dims, buf[0], buf[1], (int32_t *)(void *)out);
+    }
+    if (op == OP_STRIDED_COPY && count == 18) {
+        tfc_copy_plan plan;
+        memcpy(plan.shape, p, sizeof plan.shape);
+        memcpy(plan.in_strides, p + 5, sizeof plan.in_strides);
+        memcpy(plan.out_strides, p + 10, sizeof plan.out_strides);
+        plan.in_offset = p[15];
+        plan.out_offset = p[16];
+        plan.element_size = p[17];
+        return tfc_strided_copy(&plan, buf[0], out);
+    }
+    if (op == OP_GATHER_ROWS && count == 3) {
+        return tfc_gather_rows(buf[0], p[0], p[1], buf[1], p[2], out);
+    }
+    if (op == OP_QUANTIZE_F32 && count == 3) {
+        float scale;
+        memcpy(&scale, &p[1], sizeof scale);
+        return tfc_quantize_f32_s8(p[0], scale, p[2], buf[0], out);
+    }
+    if (op == OP_CAST_S32_F32 && count == 1) {
+        return tfc_cast_s32_f32(p[0], buf[0], (float *)(void *)out);
     }
     if (op == OP_LOOKUP && count == 1) {
         return tfc_lookup_s8(buf[0], p[0], buf[1], out);
