@@ -32,7 +32,9 @@ from tfcompress.tokenizer import OOV_ID, PAD_ID, RESERVED
 MODEL_FILE = "model.tflite"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "tfcompress-manifest"
-BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE)
+BUNDLE_FILES = frozenset({MODEL_FILE, MANIFEST_FILE, LABELS_FILE, TOKENIZER_FILE, "model_data.h", "model_data.c",
+                          "tokenizer_data.h", "tokenizer_data.c", "labels_data.h", "labels_data.c"})
+BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE, BUNDLE_FILES)
 
 
 def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | Path,
@@ -40,12 +42,13 @@ def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | 
     """Convert and write every artifact; returns the manifest. `out_dir` is checked before converting."""
     if calibration_samples < 1:
         raise OptionError("calibration_samples", calibration_samples, ">= 1")
-    check_output(out_dir, BUNDLE_OUTPUT, (trained.directory,), force)
+    inputs = (trained.directory, *dataset.source_files())
+    check_output(out_dir, BUNDLE_OUTPUT, inputs, force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)
     data = convert_int8(trained.model, calibration)
     summary = flatbuffer.summarize(data, MODEL_FILE)
     manifest = build_manifest(data, summary, trained, calibration_samples=len(calibration))
-    with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, (trained.directory,)) as staging:
+    with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, inputs) as staging:
         fileio.write_bytes(staging / MODEL_FILE, data)
         tok = trained.tokenizer
         files = [
@@ -112,11 +115,13 @@ def read_tflite_for(trained: TrainedModel, path: str | Path, model_name: str = "
     """The .tflite at `path` (a file or a `convert` folder), checked against `trained`: refused when its
     manifest names another model, or its input or output shape does not fit; returns (bytes, warning)."""
     path = Path(path)
-    tflite_path = path / MODEL_FILE if path.is_dir() else path
+    tflite_path = (path / MODEL_FILE if path.is_dir() else path).resolve()  # a link's manifest is beside its target
     data, summary = flatbuffer.read_model(tflite_path)
+    made_from = None
     manifest_path = tflite_path.with_name(MANIFEST_FILE)
     manifest = fileio.read_json(manifest_path) if BUNDLE_OUTPUT.recognises(tflite_path.parent) else None
-    entry = (manifest or {}).get("model") or {}
+    entry = (manifest or {}).get("model")
+    entry = entry if isinstance(entry, dict) else {}
     if entry.get("file") != tflite_path.name:
         manifest = None
     if manifest is None and path.is_dir():
@@ -124,11 +129,14 @@ def read_tflite_for(trained: TrainedModel, path: str | Path, model_name: str = "
     if manifest is not None:
         if entry.get("sha256") != _sha256(data):
             raise ModelFileError(tflite_path, f"does not match {manifest_path} (changed since `convert` wrote it)")
-        made_from = manifest.get("source", {}).get("fingerprint")
+        source = manifest.get("source") if isinstance(manifest.get("source"), dict) else {}
+        made_from = source.get("fingerprint")
+        if made_from is not None and not isinstance(made_from, str):
+            raise ModelFileError(manifest_path, "source.fingerprint must be a string")
         if made_from is not None and made_from != trained.fingerprint():
             raise ModelFileError(tflite_path, f"was converted from another model than {model_name} "
-                                              f"(its manifest's source: {manifest['source'].get('dataset')} "
-                                              f"{manifest['source'].get('encoder')}, fingerprint {made_from[:12]}); "
+                                              f"(its manifest's source: {source.get('dataset')} "
+                                              f"{source.get('encoder')}, fingerprint {made_from[:12]}); "
                                               f"convert {model_name} or evaluate the model it came from")
     expected = {"input": [1, trained.tokenizer.max_length], "output": [1, len(trained.labels)]}
     found = {"input": summary.tensors[summary.inputs[0]].shape, "output": summary.tensors[summary.outputs[0]].shape}
@@ -136,6 +144,6 @@ def read_tflite_for(trained: TrainedModel, path: str | Path, model_name: str = "
         if list(found[role]) != expected[role]:
             raise ModelFileError(tflite_path, f"{role} shape {found[role]} does not fit {model_name} "
                                               f"({role} {expected[role]}): it is another model's .tflite")
-    warning = None if manifest is not None and "fingerprint" in manifest.get("source", {}) else (
+    warning = None if manifest is not None and made_from is not None else (
         f"{tflite_path} has no manifest naming its source model: only its shapes were checked against {model_name}")
     return data, warning

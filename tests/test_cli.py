@@ -83,6 +83,14 @@ BAD_OPTIONS = [
     (["train", "--dataset", "demo", "--out", "m", "--label-smoothing", "1"], "--label-smoothing"),
     (["train", "--dataset", "demo", "--out", "m", "--seed", "-1"], "--seed"),
     (["train", "--dataset", "demo", "--out", "m", "--encoder", "cnn"], "--encoder"),
+    (["train", "--dataset", "demo", "--out", "m", "--learning-rate", "nan"], "--learning-rate"),
+    (["train", "--dataset", "demo", "--out", "m", "--dropout", "nan"], "--dropout"),
+    (["train", "--dataset", "demo", "--out", "m", "--label-smoothing", "inf"], "--label-smoothing"),
+    (["compress", "m", "--out", "c", "--allocation", "inf"], "--allocation"),
+    (["compress", "m", "--out", "c", "--doping-share", "nan"], "--doping-share"),
+    (["compress", "m", "--out", "c", "--target-kb", "nan"], "--target-kb"),
+    (["compress", "m", "--out", "c", "--target-kb", "0.0001"], "--target-kb"),
+    (["lm-benchmark", "--out", "lm.json", "--ratio", "nan"], "--ratio"),
     (["compress", "m", "--out", "c", "--target", "0x"], "--target"),
     (["compress", "m", "--out", "c", "--target", "1.2.3x"], "--target"),
     (["compress", "m", "--out", "c", "--target", "0.5x"], "--target"),
@@ -182,12 +190,37 @@ def test_eval_refuses_a_dataset_with_other_labels(trained_dir):
     assert "lights_on" in line  # the model's labels are listed
 
 
-def test_a_damaged_model_directory_is_one_error_line(trained_dir, tmp_path):
+@pytest.mark.parametrize("name,text,message", [
+    ("config.json", '{"model": ', "config.json: cannot read it as JSON"),
+    ("config.json", '{"model": {}}', "config.json: has no valid \"model\" architecture"),
+    ("config.json", None, "config.json: does not record its training dataset (dataset_spec): pass --dataset"),
+    ("labels.json", "[1, 2, 3]", "labels.json: must be a JSON array of label names"),
+    ("labels.json", '["a", "b"]', "labels.json: names 2 labels but the model has 4 outputs"),
+])
+def test_a_damaged_model_directory_is_one_error_line(trained_dir, tmp_path, name, text, message):
     import shutil
 
     damaged = tmp_path / "damaged"
     shutil.copytree(trained_dir, damaged)
-    (damaged / "config.json").write_text('{"model": ')
+    if text is None:  # drop dataset_spec
+        config = json.loads((damaged / name).read_text())
+        del config["dataset_spec"]
+        text = json.dumps(config)
+    (damaged / name).write_text(text)
     result = CliRunner().invoke(main, ["eval", str(damaged)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.output.startswith(f"Error: {damaged / 'config.json'}: cannot read it as JSON")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.startswith("Error: ") and message in result.output, result.output
+
+
+@pytest.mark.parametrize("manifest_change,message", [
+    ({"model": "x"}, "missing or not a tfcompress manifest"),
+    ({"source": {"fingerprint": 123}}, "source.fingerprint must be a string"),
+])
+def test_a_damaged_manifest_is_one_error_line(trained_dir, tmp_path, manifest_change, message):
+    out = tmp_path / "fw"
+    assert CliRunner().invoke(main, ["convert", str(trained_dir), "--out", str(out),
+                                     "--calibration-samples", "10"]).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, **manifest_change}))
+    result = CliRunner().invoke(main, ["eval", str(trained_dir), "--tflite", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and message in result.output, result.output

@@ -46,7 +46,7 @@ def test_convert_or_compress_onto_their_own_input_is_refused(model_dir, tmp_path
     before = (model_dir / "model.keras").read_bytes()
     for command in (["convert", str(model_dir), "--out", str(model_dir), "--force"],
                     ["compress", str(model_dir), "--out", str(model_dir), "--force"]):
-        _refused(runner.invoke(main, command), f"Error: {model_dir}: is the input of this command")
+        _refused(runner.invoke(main, command), f"Error: {model_dir}: is, holds or lies inside an input of this command")
     assert (model_dir / "model.keras").read_bytes() == before
     result = runner.invoke(main, ["eval", str(model_dir), "--split", "valid"])
     assert result.exit_code == 0, result.output
@@ -77,6 +77,33 @@ def test_an_earlier_output_is_replaced_and_its_files_are_readable_by_others(mode
     assert [p.name for p in tmp_path.iterdir()] == ["fw"]
     assert out.stat().st_mode & 0o777 == 0o755
     assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o644}
+
+
+def test_files_a_user_added_to_an_earlier_output_are_not_deleted(model_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "fw"
+    args = ["convert", str(model_dir), "--out", str(out), "--calibration-samples", "10"]
+    assert runner.invoke(main, args).exit_code == 0
+    (out / "NOTES.txt").write_text("mine")
+    _refused(runner.invoke(main, args), f"Error: {out}: is an earlier tfcompress firmware bundle but also holds "
+                                        "NOTES.txt, which replacing it would delete")
+    assert (out / "NOTES.txt").read_text() == "mine"
+
+
+def test_no_output_inside_or_around_an_input(model_dir, tiny_dataset_dir, tmp_path):
+    import shutil
+
+    runner = CliRunner()
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset_dir, data)
+    _refused(runner.invoke(main, ["train", "--dataset", str(data), "--out", str(data), "--force"]),
+             "lies inside an input of this command")
+    _refused(runner.invoke(main, ["convert", str(model_dir), "--out", str(model_dir / "fw")]),
+             "lies inside an input of this command")
+    _refused(runner.invoke(main, ["compress", str(model_dir), "--out", str(data), "--dataset", str(data), "--force"]),
+             "lies inside an input of this command")
+    assert sorted(p.name for p in data.iterdir()) == ["test.jsonl", "train.jsonl", "valid.jsonl"]
+    assert not (model_dir / "fw").exists()
 
 
 def test_other_commands_refuse_foreign_outputs(model_dir, tmp_path):

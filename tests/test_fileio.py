@@ -8,7 +8,7 @@ import pytest
 from tfcompress import fileio
 from tfcompress.outputs import OutputKind, OutputPathError
 
-KIND = OutputKind("test folder", "tfcompress-test", "marker.json")
+KIND = OutputKind("test folder", "tfcompress-test", "marker.json", frozenset({"marker.json", "x", "half"}))
 
 
 def _stage(out, text):
@@ -62,7 +62,8 @@ import sys, time
 from pathlib import Path
 from tfcompress import fileio
 from tfcompress.outputs import OutputKind
-with fileio.staged_directory(Path(sys.argv[1]), OutputKind("test folder", "tfcompress-test", "marker.json")) as s:
+kind = OutputKind("test folder", "tfcompress-test", "marker.json", frozenset({"marker.json", "x", "half"}))
+with fileio.staged_directory(Path(sys.argv[1]), kind) as s:
     (s / "half").write_text("written")
     print("staged", flush=True)
     time.sleep(60)

@@ -83,3 +83,17 @@ def test_the_benchmark_refuses_foreign_outputs_and_bad_methods_before_training(t
     with pytest.raises(OutputPathError, match="base: exists and is not a tfcompress language-model directory"):
         run(out_path=tmp_path / "lm.json", baseline_dir=tmp_path / "base")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "notes.json"]
+
+
+def test_a_saved_baseline_must_match_the_options_and_be_whole(tmp_path, corpus, trained):
+    from tfcompress.errors import ModelFileError
+    from tfcompress.language_modeling import lm_compression_benchmark
+
+    model, config, metrics = trained
+    baseline = save_language_model(tmp_path / "base", model, config, metrics)
+    other = LMOptions(seq_length=8, embedding_dim=8, rnn_units=32)
+    with pytest.raises(ModelFileError, match=r"base: holds a baseline trained with rnn_units 16 \(asked: 32\)"):
+        lm_compression_benchmark(corpus, other, 3, [], 1, baseline_dir=baseline, log=lambda m: None)
+    (baseline / "model.keras").unlink()
+    with pytest.raises(ModelFileError, match="base: not a complete language-model directory"):
+        lm_compression_benchmark(corpus, other, 3, [], 1, baseline_dir=baseline, log=lambda m: None)

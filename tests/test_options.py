@@ -41,3 +41,14 @@ def test_every_default_is_valid_and_max_length_none_means_auto():
     assert TrainOptions().max_length is None
     with pytest.raises(OptionError, match="max_length must be >= 1, got 0"):
         TrainOptions(max_length=0)
+
+
+def test_non_finite_and_numpy_values():
+    import numpy as np
+
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(OptionError, match="learning_rate must be"):
+            TrainOptions(learning_rate=value)
+    assert TrainOptions(epochs=np.int64(3), dropout=np.float32(0.5)).epochs == 3
+    with pytest.raises(OptionError, match="vocab_size must be unset for method small"):
+        CompressOptions(method="small", vocab_size=100)

@@ -30,7 +30,8 @@ TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
-MODEL_OUTPUT = OutputKind("model directory", "tfcompress-model", CONFIG_FILE)
+MODEL_OUTPUT = OutputKind("model directory", "tfcompress-model", CONFIG_FILE,
+                          frozenset({MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CONFIG_FILE, METRICS_FILE}))
 
 
 @dataclass
@@ -50,6 +51,14 @@ class TrainedModel:
 
     def predict(self, texts) -> np.ndarray:
         return np.argmax(self.logits(texts), axis=-1)
+
+    def dataset_spec(self) -> str:
+        """How to load the training set again (a name or an absolute path), as config.json records it."""
+        spec = self.info.get("dataset_spec")
+        if not isinstance(spec, str):
+            where = self.directory / CONFIG_FILE if self.directory else "the model"
+            raise ModelFileError(where, "does not record its training dataset (dataset_spec): pass --dataset")
+        return spec
 
     def fingerprint(self) -> str:
         """SHA-256 of what an int8 artifact is made from (labels, tokenizer, weights): the manifest
@@ -89,14 +98,22 @@ class TrainedModel:
             raise ModelFileError(directory / MODEL_FILE, f"cannot load the Keras model ({err})") from None
         config, labels = _read_object(directory / CONFIG_FILE, dict), _read_object(directory / LABELS_FILE, list)
         config.pop("format", None)
-        if not isinstance(config.get("model"), dict):
-            raise ModelFileError(directory / CONFIG_FILE, "has no \"model\" architecture object")
+        try:
+            architecture = ClassifierConfig.from_json(config.pop("model"))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ModelFileError(directory / CONFIG_FILE, f"has no valid \"model\" architecture ({err})") from None
+        if not all(isinstance(label, str) for label in labels):
+            raise ModelFileError(directory / LABELS_FILE, "must be a JSON array of label names (strings)")
+        outputs = model.outputs[0].shape[-1]
+        if outputs != len(labels):
+            raise ModelFileError(directory / LABELS_FILE, f"names {len(labels)} labels but the model has {outputs} "
+                                                          "outputs")
         metrics_path = directory / METRICS_FILE
         return cls(
             model=model,
             tokenizer=WordTokenizer.load(directory / TOKENIZER_FILE),
             labels=tuple(labels),
-            config=ClassifierConfig.from_json(config.pop("model")),
+            config=architecture,
             oos_label=config.pop("oos_label", None),
             info=config,
             metrics=_read_object(metrics_path, dict) if metrics_path.is_file() else {},

@@ -32,7 +32,7 @@ def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHOD
     runs = [CompressOptions(method=method, target_ratio=ratio, epochs=epochs, vocab_size=vocab_size)
             for ratio in ratios for method in methods]  # every option checked before the first run
     if out_path is not None:
-        check_output(out_path, PARETO_OUTPUT, force=force)
+        check_output(out_path, PARETO_OUTPUT, (trained.directory, *dataset.source_files()), force)
     dataset.check_labels(trained.labels)
     base = _int8_metrics(trained, dataset, interpreter)
     results = {"format": PARETO_OUTPUT.format, "dataset": dataset.name, "encoder": trained.config.encoder,

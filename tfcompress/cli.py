@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -31,8 +32,20 @@ def _user_errors(func):
             return func(*args, **kwargs)
         except TfcompressError as err:
             raise click.ClickException(str(err)) from None
+        except OSError as err:  # unreadable inputs, full disks, permissions: the file and the reason
+            raise click.ClickException(f"{err.filename}: {err.strerror}" if err.filename else str(err)) from None
 
     return wrapper
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (which compare false with every bound)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 def from_options(cls, name: str, *decls: str, **kwargs):
@@ -45,7 +58,7 @@ def from_options(cls, name: str, *decls: str, **kwargs):
         kwargs["type"] = click.Choice(f.metadata["choices"])
     elif "bounds" in f.metadata:
         b = f.metadata["bounds"]
-        ranged = click.IntRange if field_type(cls, name) is int else click.FloatRange
+        ranged = click.IntRange if field_type(cls, name) is int else FiniteFloatRange
         kwargs["type"] = ranged(b.min, b.max, min_open=b.min_open, max_open=b.max_open)
     return click.option(*(decls or (f"--{name.replace('_', '-')}",)), **kwargs)
 
@@ -141,15 +154,16 @@ def main():
 def train(dataset_spec, data_dir, out_dir, force, **options):
     """Train an intent classifier; save model, tokenizer, labels and metrics."""
     from tfcompress.artifacts import MODEL_OUTPUT
-    from tfcompress.data import load_dataset
+    from tfcompress.data import dataset_paths, load_dataset
     from tfcompress.training import train_classifier
 
-    check_output(out_dir, MODEL_OUTPUT, force=force)
+    inputs = dataset_paths(dataset_spec, data_dir)
+    check_output(out_dir, MODEL_OUTPUT, inputs, force)
     dataset = load_dataset(dataset_spec, data_dir)
     click.echo(f"dataset {dataset.name}: {len(dataset.train)} train, {len(dataset.valid)} valid, "
                f"{len(dataset.test) if dataset.test else 0} test, {len(dataset.labels)} intents", err=True)
     trained = train_classifier(dataset, TrainOptions(**options))
-    trained.save(out_dir, force)
+    trained.save(out_dir, force, (*inputs, *dataset.source_files()))
     click.echo(f"saved {out_dir} ({trained.info['parameters']:,} parameters)")
     click.echo(json.dumps(trained.metrics, indent=2))
 
@@ -169,11 +183,11 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_sampl
     from converters.bundle import BUNDLE_OUTPUT, MODEL_FILE, convert_model
     from tfcompress.artifacts import TrainedModel
     from tfcompress.compression.compress import format_tflite_bytes
-    from tfcompress.data import load_dataset
+    from tfcompress.data import dataset_paths, load_dataset
 
-    check_output(out_dir, BUNDLE_OUTPUT, (model_dir,), force)
+    check_output(out_dir, BUNDLE_OUTPUT, (model_dir, *dataset_paths(dataset_spec, data_dir)), force)
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
+    dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
     manifest = convert_model(trained, dataset, out_dir, calibration_samples, force)
     uncompressed = manifest["compression"].get("tflite_bytes", {}).get("uncompressed")
     click.echo(f"wrote {out_dir}: {manifest['operator_count']} ops ({', '.join(manifest['ops'])}); "
@@ -200,7 +214,7 @@ def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpre
     from tfcompress.evaluation import evaluate_float_and_int8
 
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
+    dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
     tflite = None
     if tflite_path is None:
         click.echo("no --tflite given: converting the model in memory", err=True)
@@ -230,7 +244,7 @@ def format_eval(report: dict) -> str:
                                               "size.")
 @click.option("--target", type=TargetType(), default="25x", show_default=True,
               help="Whole-model ratio above 1 (25x) or size (20kb, 20480 bytes).")
-@click.option("--target-kb", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--target-kb", type=FiniteFloatRange(min=1 / 1024), default=None,
               help="Whole-model size in KiB (overrides --target).")
 @click.option("--layers", type=CommaList(CLASSIFIER_MATRICES, allow_empty=True), default="",
               help=f"Comma-separated matrices to compress (default: all worth it): {', '.join(CLASSIFIER_MATRICES)}.")
@@ -255,15 +269,17 @@ def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec,
     """Compress a trained model to a size target and fine-tune it on the task."""
     from tfcompress.artifacts import MODEL_OUTPUT, TrainedModel
     from tfcompress.compression.compress import compress_model, format_report
-    from tfcompress.data import load_dataset
+    from tfcompress.data import dataset_paths, load_dataset
 
-    check_output(out_dir, MODEL_OUTPUT, (model_dir,), force)
+    check_output(out_dir, MODEL_OUTPUT, (model_dir, *dataset_paths(dataset_spec, data_dir)), force)
     ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else target
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.info["dataset_spec"], data_dir)
+    dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
+    inputs = (model_dir, *dataset.source_files())
+    check_output(out_dir, MODEL_OUTPUT, inputs, force)
     options = CompressOptions(target_ratio=ratio, target_bytes=size, layers=layers, **options)
     compressed, report = compress_model(trained, dataset, options, log=lambda message: click.echo(message, err=True))
-    compressed.save(out_dir, force, inputs=(model_dir,))
+    compressed.save(out_dir, force, inputs)
     click.echo(format_report(report))
     click.echo(f"saved {out_dir}")
 
@@ -285,9 +301,9 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, force, data
     from tfcompress.benchmarks import PARETO_OUTPUT, format_pareto, pareto as run_pareto
     from tfcompress.data import load_dataset
 
-    check_output(out_path, PARETO_OUTPUT, force=force)
+    check_output(out_path, PARETO_OUTPUT, (model_dir,), force)
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(trained.info["dataset_spec"], data_dir)
+    dataset = load_dataset(trained.dataset_spec(), data_dir)
     results = run_pareto(trained, dataset, ratios, methods, epochs, out_path=out_path,
                          log=lambda m: click.echo(m, err=True), vocab_size=vocab_size, force=force)
     click.echo(format_pareto(results))
@@ -299,7 +315,7 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, force, data
 @data_dir_option
 @click.option("--vocab-size", type=click.IntRange(min=3), default=10000, show_default=True,
               help="Most frequent words kept, the rest <unk> (the softmax dominates CPU time).")
-@click.option("--ratio", type=click.FloatRange(min=1, min_open=True), default=25.0, show_default=True,
+@click.option("--ratio", type=FiniteFloatRange(min=1, min_open=True), default=25.0, show_default=True,
               help="Compression of the recurrent layer.")
 @click.option("--methods", type=CommaList(LM_METHODS, allow_empty=True),
               default="dkp,prune,hmf,lmf", show_default=True,
@@ -323,6 +339,7 @@ def lm_benchmark(corpus_spec, data_dir, vocab_size, ratio, methods, embedding_di
 
     check_benchmark_request(ratio, methods, out_path, baseline_dir, force)
     corpus = load_corpus(corpus_spec, data_dir, max_vocab=vocab_size)
+    check_benchmark_request(ratio, methods, out_path, baseline_dir, force, corpus.source_paths)
     options = LMOptions(seq_length=seq_length, embedding_dim=embedding_dim, rnn_units=rnn_units, epochs=epochs)
     lm_compression_benchmark(corpus, options, ratio, methods, compress_epochs, out_path,
                              log=lambda m: click.echo(m, err=True), verbose=2, baseline_dir=baseline_dir, force=force)

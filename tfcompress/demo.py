@@ -15,7 +15,8 @@ from tfcompress.training import TrainOptions, train_classifier
 DEMO_OPTIONS = TrainOptions(vocab_size=2000, embedding_dim=64, rnn_units=32, head_units=64, epochs=30)
 DEMO_METHOD, DEMO_RATIO = "dkp", 5.0
 REPORT_FILE = "report.json"
-DEMO_OUTPUT = OutputKind("demo folder", "tfcompress-demo", REPORT_FILE)
+DEMO_OUTPUT = OutputKind("demo folder", "tfcompress-demo", REPORT_FILE,
+                         frozenset({"model", "compressed", "firmware", REPORT_FILE}))
 
 
 def run_demo(workdir: str | Path, encoder: str = "pooled", log: Callable[[str], None] = print,

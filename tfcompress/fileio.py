@@ -23,6 +23,14 @@ ASIDE_TAG = ".replaced-"
 
 
 def _umask() -> int:
+    """The process umask, read without changing it where Linux tells it (threads may be writing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -30,6 +38,8 @@ def _umask() -> int:
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()  # replace the file the link points to, not the link
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -93,6 +103,8 @@ def staged_directory(path: str | Path, kind: OutputKind, force: bool = False, in
     """Yield an empty staging folder that replaces `path` when the block succeeds.
     `path` must pass `check_output(path, kind, inputs, force)`, before the block and again at the end."""
     path = check_output(path, kind, inputs, force)
+    if path.is_symlink():
+        path = path.resolve()  # replace the folder the link points to, beside it; the link stays
     path.parent.mkdir(parents=True, exist_ok=True)
     _clean_up_after_killed_runs(path)
     staging = path.with_name(f"{path.name}{STAGING_TAG}{os.getpid()}")

@@ -22,7 +22,8 @@ from tfcompress.options import LM_METHODS, CompressOptions, LMOptions, OptionErr
 from tfcompress.outputs import OutputKind, check_output
 
 RECURRENT_MATRICES = ("encoder.input", "encoder.recurrent")
-LM_MODEL_OUTPUT = OutputKind("language-model directory", "tfcompress-language-model", "config.json")
+LM_MODEL_OUTPUT = OutputKind("language-model directory", "tfcompress-language-model", "config.json",
+                             frozenset({"model.keras", "config.json", "metrics.json"}))
 LM_RESULTS_OUTPUT = OutputKind("language-model benchmark file", "tfcompress-lm-benchmark")
 
 
@@ -72,9 +73,10 @@ def train_language_model(corpus: Corpus, options: LMOptions = LMOptions(), verbo
     return model, config, metrics
 
 
-def save_language_model(directory, model, config: LanguageModelConfig, metrics: dict, force: bool = False) -> Path:
+def save_language_model(directory, model, config: LanguageModelConfig, metrics: dict, force: bool = False,
+                        inputs=()) -> Path:
     """model.keras, config.json and metrics.json, written aside and renamed into place."""
-    with fileio.staged_directory(directory, LM_MODEL_OUTPUT, force) as staging:
+    with fileio.staged_directory(directory, LM_MODEL_OUTPUT, force, inputs) as staging:
         model.save(staging / "model.keras")
         fileio.write_json(staging / "config.json", {"format": LM_MODEL_OUTPUT.format, **config.to_json()})
         fileio.write_json(staging / "metrics.json", metrics)
@@ -83,12 +85,29 @@ def save_language_model(directory, model, config: LanguageModelConfig, metrics: 
 
 def load_language_model(directory):
     """(model, config, metrics) as written by `save_language_model`."""
+    from tfcompress.errors import ModelFileError
+
     directory = Path(directory)
-    model = keras.models.load_model(directory / "model.keras", compile=False)
-    config = fileio.read_json(directory / "config.json")
-    config.pop("format", None)
-    config = LanguageModelConfig(**config)
-    return model, config, fileio.read_json(directory / "metrics.json")
+    try:
+        model = keras.models.load_model(directory / "model.keras", compile=False)
+        config = fileio.read_json(directory / "config.json")
+        config.pop("format", None)
+        return model, LanguageModelConfig(**config), fileio.read_json(directory / "metrics.json")
+    except Exception as err:  # Keras and json raise many types for missing or damaged files
+        raise ModelFileError(directory, f"not a complete language-model directory ({err})") from None
+
+
+def _check_baseline(directory, config: LanguageModelConfig, corpus: Corpus, options: LMOptions) -> None:
+    """A saved baseline must be the model these options and this corpus would train."""
+    from tfcompress.errors import ModelFileError
+
+    wanted = {"vocab_size": corpus.vocab_size, "seq_length": options.seq_length,
+              "embedding_dim": options.embedding_dim, "rnn_units": options.rnn_units, "cell": options.cell}
+    differ = {k: (getattr(config, k), v) for k, v in wanted.items() if getattr(config, k) != v}
+    if differ:
+        listed = ", ".join(f"{k} {saved} (asked: {asked})" for k, (saved, asked) in differ.items())
+        raise ModelFileError(directory, f"holds a baseline trained with {listed}; use the same options and "
+                                        "vocabulary size, or another --baseline")
 
 
 def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, options: CompressOptions,
@@ -108,17 +127,19 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
                                        for p in plans}}
 
 
-def check_benchmark_request(ratio: float, methods, out_path=None, baseline_dir=None, force: bool = False) -> None:
-    """Refuse bad methods or ratios, and output paths that are not earlier outputs, before any work."""
+def check_benchmark_request(ratio: float, methods, out_path=None, baseline_dir=None, force: bool = False,
+                            corpus_paths=()) -> None:
+    """Refuse bad methods or ratios, and output paths that are not earlier outputs or touch the
+    corpus (or each other), before any work."""
     for method in methods:
         if method not in LM_METHODS:
             raise OptionError("method", method, f"one of {', '.join(LM_METHODS)}")
-    if ratio <= 1:
+    if not (math.isfinite(ratio) and ratio > 1):
         raise OptionError("ratio", ratio, "> 1")
     if out_path is not None:
-        check_output(out_path, LM_RESULTS_OUTPUT, force=force)
+        check_output(out_path, LM_RESULTS_OUTPUT, (*corpus_paths, baseline_dir), force)
     if baseline_dir is not None and not LM_MODEL_OUTPUT.recognises(Path(baseline_dir)):
-        check_output(baseline_dir, LM_MODEL_OUTPUT, force=force)
+        check_output(baseline_dir, LM_MODEL_OUTPUT, tuple(corpus_paths), force)
 
 
 def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float, methods, compress_epochs: int,
@@ -127,14 +148,15 @@ def lm_compression_benchmark(corpus: Corpus, lm_options: LMOptions, ratio: float
     """Train the LM (or load it from `baseline_dir` if it holds one; a new one is saved there), then
     compress its recurrent layers `ratio`x with each method; test perplexities. The output paths are
     checked before training (tfcompress.outputs)."""
-    check_benchmark_request(ratio, methods, out_path, baseline_dir, force)
+    check_benchmark_request(ratio, methods, out_path, baseline_dir, force, corpus.source_paths)
     if baseline_dir is not None and LM_MODEL_OUTPUT.recognises(Path(baseline_dir)):
         model, config, metrics = load_language_model(baseline_dir)
+        _check_baseline(baseline_dir, config, corpus, lm_options)
         log(f"uncompressed model loaded from {baseline_dir}")
     else:
         model, config, metrics = train_language_model(corpus, lm_options, verbose)
         if baseline_dir is not None:
-            save_language_model(baseline_dir, model, config, metrics, force)
+            save_language_model(baseline_dir, model, config, metrics, force, tuple(corpus.source_paths))
     log(f"uncompressed: valid ppl {metrics['valid']:.1f}, test ppl {metrics['test']:.1f} ({metrics['seconds']} s)")
     results = {"format": LM_RESULTS_OUTPUT.format, "corpus": corpus.name, "options": asdict(lm_options),
                "ratio": ratio, "baseline": metrics, "runs": []}

@@ -9,6 +9,8 @@ validation and code cannot drift apart. TensorFlow-free, so `tfcompress --help` 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import re
 import typing
 from dataclasses import dataclass
@@ -46,6 +48,8 @@ class Bounds:
     max_open: bool = False
 
     def contains(self, value) -> bool:
+        if not math.isfinite(value):
+            return False
         if self.min is not None and (value < self.min or (self.min_open and value == self.min)):
             return False
         return not (self.max is not None and (value > self.max or (self.max_open and value == self.max)))
@@ -53,7 +57,7 @@ class Bounds:
     def describe(self) -> str:
         low = None if self.min is None else (f"> {self.min:g}" if self.min_open else f">= {self.min:g}")
         high = None if self.max is None else (f"< {self.max:g}" if self.max_open else f"<= {self.max:g}")
-        return " and ".join(s for s in (low, high) if s) or "any number"
+        return " and ".join(s for s in (low, high) if s) or "a finite number"
 
 
 def bounded(default, min=None, max=None, min_open: bool = False, max_open: bool = False):  # noqa: A002
@@ -74,9 +78,9 @@ def validate(options) -> None:
             continue
         bounds, choices = f.metadata.get("bounds"), f.metadata.get("choices")
         if bounds is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise OptionError(f.name, value, "a number")
-            if field_type(type(options), f.name) is int and not isinstance(value, int):
+            if field_type(type(options), f.name) is int and not isinstance(value, numbers.Integral):
                 raise OptionError(f.name, value, "a whole number")
             if not bounds.contains(value):
                 raise OptionError(f.name, value, bounds.describe())
@@ -90,6 +94,8 @@ def parse_target(text: str) -> tuple[float | None, int | None]:
     if not m:
         raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
     value, unit = float(m.group(1)), m.group(2) or "b"
+    if not math.isfinite(value):
+        raise TfcompressError(f"bad target {text!r}: use a ratio like 25x or a size like 20kb")
     if unit == "x":
         if value <= 1:
             raise TfcompressError(f"bad target {text!r}: a ratio must be more than 1x (below it the model grows)")
@@ -149,6 +155,8 @@ class CompressOptions:
         validate(self)
         if self.target_ratio is None and self.target_bytes is None:
             raise TfcompressError("give a target: target_ratio or target_bytes")
+        if self.method == "small" and self.vocab_size is not None:
+            raise OptionError("vocab_size", self.vocab_size, "unset for method small (it sizes its own vocabulary)")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from tfcompress.artifacts import TrainedModel
 from tfcompress.cli import main
 from tfcompress.compression.compress import CompressOptions, compress_model, format_report, model_bytes
 from tfcompress.data.dataset import LabelMismatchError
+from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import Int8Runner
 from tfcompress.models import matrices
 
@@ -116,3 +117,10 @@ def test_vocab_size_keeps_the_most_frequent_words(pooled_model, tiny_dataset):
     assert matrices(compressed.model)["embedding"].rows == compressed.config.vocab_size == 10
     assert report["uncompressed_bytes"] == model_bytes(pooled_model.model)[0]  # the ratio is against the original
     assert report["compressed_bytes"] <= report["target_bytes"]
+
+
+def test_a_size_target_at_or_above_the_model_is_refused(pooled_model, tiny_dataset):
+    size = model_bytes(pooled_model.model)[0]
+    with pytest.raises(TfcompressError, match=f"target {size:,} bytes is not below the model's {size:,} bytes"):
+        compress_model(pooled_model, tiny_dataset, CompressOptions(method="lmf", target_ratio=None, target_bytes=size),
+                       verbose=0)

@@ -159,3 +159,10 @@ def test_write_demo_data_roundtrip(tmp_path):
     first = json.loads((tmp_path / "train.jsonl").read_text().splitlines()[0])
     assert set(first) == {"text", "intent"}
     assert load_dataset(str(tmp_path)).labels == load_dataset("demo").labels
+
+
+def test_a_utf16_csv_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes("text,intent\nhello,greet\n".encode("utf-16"))
+    with pytest.raises(DatasetError, match=r"train.csv:1: not UTF-8 text"):
+        read_split(path)

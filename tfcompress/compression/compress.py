@@ -50,6 +50,9 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
     dataset.check_labels(trained.labels)
     base_bytes, _ = model_bytes(trained.model)
     target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
+    if target >= base_bytes:
+        raise TfcompressError(f"target {target:,.0f} bytes is not below the model's {base_bytes:,} bytes at int8: "
+                              "nothing to compress")
     before = trained.metrics or evaluate_float(trained, dataset)
     if options.method == "small":
         log(f"training a dense {trained.config.encoder} classifier from scratch within {target:,.0f} bytes")

@@ -28,6 +28,7 @@ class Corpus:
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
+    source_paths: tuple[Path, ...] = ()  # the files read: an output must not touch them
 
     @property
     def vocab_size(self) -> int:
@@ -74,4 +75,5 @@ def load_corpus(spec: str, data_dir: str | Path | None = None, max_vocab: int | 
                                    f"and there is no {UNK} token", line)
             out[k] = token
         arrays[name] = out
-    return Corpus(folder.name if spec not in NAMED_CORPORA else spec, vocab, **arrays)
+    return Corpus(folder.name if spec not in NAMED_CORPORA else spec, vocab, **arrays,
+                  source_paths=tuple(folder / f"{name}.txt" for name in ("train", "valid", "test")))

@@ -37,6 +37,11 @@ class IntentDataset:
     oos_label: str | None = None  # CLINC150's out-of-scope class, scored separately
     spec: str = ""  # how to load it again: a dataset name or an absolute path
 
+    def source_files(self) -> list[Path]:
+        """The files this set was read from (none for the built-in set)."""
+        return sorted({Path(s.source) for s in (self.train, self.valid, self.test)
+                       if s is not None and Path(s.source).is_file()})
+
     def label_ids(self, split: Split, labels: tuple[str, ...] | None = None) -> list[int]:
         """Ids of the split's intents in `labels` (a model's; default: this set's); refuses intents
         that `labels` lacks, so another set's labels are never scored against the wrong ids."""
@@ -118,12 +123,12 @@ def _read_jsonl(path: Path) -> list[tuple[int, object, object]]:
 def _read_csv(path: Path, delimiter: str) -> list[tuple[int, object, object]]:
     with open(path, encoding="utf-8-sig", newline="") as handle:  # spreadsheets write a byte-order mark
         reader = csv.DictReader(handle, delimiter=delimiter)
-        header = reader.fieldnames or []
-        for name in (TEXT_FIELD, INTENT_FIELD):
-            if name not in header:
-                raise DatasetError(path, f"missing column {name!r} in the header (found {header})", 1)
         rows = []
         try:
+            header = reader.fieldnames or []
+            for name in (TEXT_FIELD, INTENT_FIELD):
+                if name not in header:
+                    raise DatasetError(path, f"missing column {name!r} in the header (found {header})", 1)
             for record in reader:
                 line = reader.line_num
                 if None in record or any(record[name] is None for name in (TEXT_FIELD, INTENT_FIELD)):

@@ -74,6 +74,20 @@ def write_demo_dataset(directory: str | Path, seed: int = 0, force: bool = False
     return directory
 
 
+def dataset_paths(spec: str | Path | None, data_dir: str | Path | None = None) -> list[Path]:
+    """The folder or file a dataset spec reads (none for the built-in set or no spec), known before
+    loading it: an output must not touch it (IntentDataset.source_files gives the files read)."""
+    if spec is None:
+        return []
+    spec = str(spec)
+    if spec == DEMO:
+        return []
+    if spec in NAMED_DATASETS:
+        root = resolve_data_dir(data_dir)
+        return [root / NAMED_DATASETS[spec].folder] if root is not None else []
+    return [Path(spec)]
+
+
 def load_dataset(spec: str | Path, data_dir: str | Path | None = None) -> IntentDataset:
     """Load a dataset by name or from a folder holding train/valid/test .jsonl or .csv files."""
     spec = str(spec)
