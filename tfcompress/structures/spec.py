@@ -13,10 +13,11 @@ the math of each as `x @ W` and as a row lookup):
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from tfcompress.structures import sparse
 
 KINDS = ("dense", "lmf", "hmf", "kp", "dkp")
 
@@ -92,17 +93,6 @@ def final_nonzeros(density: float, rows: int, cols: int) -> int:
     return int(round(density * rows * cols))
 
 
-def _index_bytes(limit: int) -> int:
-    return 1 if limit <= 1 << 8 else 2 if limit <= 1 << 16 else 4
-
-
 def sparse_storage_bytes(rows: int, cols: int, nonzeros: int, value_bytes: int = 1) -> int:
-    """Bytes of a sparse rows x cols matrix with `nonzeros` entries, in the cheapest of
-    COO (row, column, value), CSR (row pointers, column, value) and a bitmap plus values."""
-    if nonzeros == 0:
-        return 0
-    values = nonzeros * value_bytes
-    coo = values + nonzeros * (_index_bytes(rows) + _index_bytes(cols))
-    csr = values + nonzeros * _index_bytes(cols) + (rows + 1) * _index_bytes(nonzeros + 1)
-    bitmap = values + math.ceil(rows * cols / 8)
-    return min(coo, csr, bitmap)
+    """Bytes of a sparse rows x cols matrix with `nonzeros` entries (structures.sparse)."""
+    return sparse.storage_bytes(rows, cols, nonzeros, value_bytes)
