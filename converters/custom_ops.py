@@ -1,8 +1,11 @@
-"""Rewrite a builtin-op int8 .tflite into tfcompress's fused `TFC_` custom ops.
+"""Rewrite a builtin-op int8 .tflite into tfcompress's `TFC_` custom ops (docs/ops.md), each bit
+for bit the same as the builtin ops it replaces:
 
-So far: GATHER of a constant int8 table followed by MEAN over the window becomes one
-TFC_EMBEDDING_BAG (docs/ops.md), which skips padding tokens and never materialises the
-[T, D] gathered rows; the result is bit for bit the same as GATHER + MEAN.
+- GATHER of a constant int8 table followed by MEAN over the window becomes one
+  TFC_EMBEDDING_BAG, which skips padding tokens and never materialises the gathered rows;
+- FULLY_CONNECTED and GATHER whose constant int8 matrix is mostly background (the pruning
+  baseline's weights, DKP's doping matrices S) become TFC_SPARSE_FULLY_CONNECTED and
+  TFC_SPARSE_GATHER, which store only the other entries (structures.sparse).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from converters.flatbuffer import verify
-from tfcompress.reference.custom_ops import EMBEDDING_BAG, encode_options
+from tfcompress.reference.custom_ops import EMBEDDING_BAG, SPARSE_FULLY_CONNECTED, SPARSE_GATHER, encode_options
+from tfcompress.structures.sparse import SparseMatrix
 from tfcompress.tokenizer import PAD_ID
 
 FILE_IDENTIFIER = b"TFL3"
@@ -86,3 +90,93 @@ def fuse_embedding_bags(data: bytes) -> tuple[bytes, int]:
     builder = flatbuffers.Builder(len(data) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output()), fused
+
+
+def _new_constant(model, graph, name: str, dtype: int, values: np.ndarray) -> int:
+    """Append a constant tensor (and its buffer); returns its index."""
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(np.ascontiguousarray(values).tobytes(), np.uint8)
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.shape = np.asarray(values.shape, np.int32)
+    tensor.type = dtype
+    tensor.buffer = len(model.buffers) - 1
+    tensor.name = name.encode()
+    graph.tensors.append(tensor)
+    return len(graph.tensors) - 1
+
+
+def _custom_op(model, name: str, inputs, outputs, **options):
+    op = schema.OperatorT()
+    op.opcodeIndex = _custom_code_index(model, name)
+    op.inputs = np.asarray(inputs, np.int32)
+    op.outputs = np.asarray(outputs, np.int32)
+    op.customOptions = np.frombuffer(encode_options(name, **options), np.uint8)
+    op.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
+    return op
+
+
+def sparsify(data: bytes) -> tuple[bytes, int]:
+    """(the rewritten model, how many FULLY_CONNECTED and GATHER ops became sparse): each whose
+    constant int8 matrix takes fewer bytes sparse than dense."""
+    verify(data)
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    graph = model.subgraphs[0]
+    users: dict[int, int] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            users[int(i)] = users.get(int(i), 0) + 1
+    dropped, count = set(), 0
+    for k, op in enumerate(graph.operators):
+        name = _op_name(model, op)
+        if name == "FULLY_CONNECTED":
+            weights = graph.tensors[int(op.inputs[1])]
+            values = _constant(model, weights)
+            if weights.type != schema.TensorType.INT8 or values is None or len(weights.shape) != 2 \
+                    or op.builtinOptions.keepNumDims or users[int(op.inputs[1])] != 1 \
+                    or any(int(z) != 0 for z in weights.quantization.zeroPoint):
+                continue
+            matrix = SparseMatrix.from_dense(values.view(np.int8).reshape(weights.shape).T.copy())  # inputs x outputs
+            packed = matrix.encode()
+            if len(packed) >= matrix.rows * matrix.cols:
+                continue
+            scales = np.asarray(weights.quantization.scale, np.float32)
+            bias = int(op.inputs[2]) if len(op.inputs) > 2 else -1
+            graph.operators[k] = _custom_op(
+                model, SPARSE_FULLY_CONNECTED,
+                [op.inputs[0], _new_constant(model, graph, f"{_text(weights.name)}/sparse", schema.TensorType.UINT8,
+                                             np.frombuffer(packed, np.uint8)),
+                 bias, _new_constant(model, graph, f"{_text(weights.name)}/scales", schema.TensorType.FLOAT32,
+                                     scales)],
+                op.outputs, rows=matrix.rows, cols=matrix.cols, nnz=matrix.nonzeros,
+                fused_activation=int(op.builtinOptions.fusedActivationFunction))
+        elif name == "GATHER":
+            table = graph.tensors[int(op.inputs[0])]
+            values = _constant(model, table)
+            if table.type != schema.TensorType.INT8 or values is None or len(table.shape) != 2 \
+                    or op.builtinOptions.axis != 0 or users[int(op.inputs[0])] != 1 \
+                    or len(table.quantization.zeroPoint) != 1:
+                continue
+            background = int(table.quantization.zeroPoint[0])
+            matrix = SparseMatrix.from_dense(values.view(np.int8).reshape(table.shape), background)
+            packed = matrix.encode()
+            if len(packed) >= matrix.rows * matrix.cols:
+                continue
+            graph.operators[k] = _custom_op(
+                model, SPARSE_GATHER,
+                [op.inputs[1], _new_constant(model, graph, f"{_text(table.name)}/sparse", schema.TensorType.UINT8,
+                                             np.frombuffer(packed, np.uint8))],
+                op.outputs, rows=matrix.rows, cols=matrix.cols, nnz=matrix.nonzeros, background=background)
+        else:
+            continue
+        dropped.add(graph.tensors[int(op.inputs[1] if name == "FULLY_CONNECTED" else op.inputs[0])].buffer)
+        count += 1
+    for index in dropped:  # the dense matrices are no longer read by anything
+        model.buffers[index].data = None
+    builder = flatbuffers.Builder(len(data) + 4096)
+    builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
+    return bytes(builder.Output()), count
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")

@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from flatbuffers import flexbuffers
 
 from tfcompress.reference.common import OpError
+from tfcompress.reference.custom_ops import SPARSE_FULLY_CONNECTED, SPARSE_GATHER
 from tfcompress.reference.graph import Operator, TensorSpec
 from tfcompress.reference.interpreter import ReferenceInterpreter
+from tfcompress.structures.sparse import encoded_format, index_bytes
 
 KERNELS_DIR = Path(__file__).resolve().parents[1] / "firmware" / "kernels"
 ARENA_ALIGNMENT = 16
-C_TYPES = {np.int8: "int8_t", np.int32: "int32_t", np.float32: "float"}
+C_TYPES = {np.int8: "int8_t", np.uint8: "uint8_t", np.int32: "int32_t", np.float32: "float"}
 INT32_OPS = {"ADD": "TFC_INT32_ADD", "SUB": "TFC_INT32_SUB", "MUL": "TFC_INT32_MUL", "DIV": "TFC_INT32_DIV",
              "MINIMUM": "TFC_INT32_MIN", "MAXIMUM": "TFC_INT32_MAX"}
 
@@ -222,8 +225,40 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
                       f"{{{table.shape[0]}, {table.shape[1]}, {ids.shape[1]}}};")
         e.call(k, f"tfc_embedding_bag_s8(&{var}_p, &{var}_d, {x[0]}, {x[1]}, {e.prefix}_{var}_scratch, {y})")
         e.body.append("    }")
+    elif op.name in (SPARSE_GATHER, SPARSE_FULLY_CONNECTED):
+        _emit_sparse(e, k, op, p, ins, x, y)
     else:
         raise OpError(op, "the generated C has no kernel for this operator")
+
+
+def _sparse_matrix_init(op: Operator, packed: str, background: int) -> tuple[str, dict]:
+    options = flexbuffers.Loads(op.custom_options)
+    rows, cols, nnz = options["rows"], options["cols"], options["nnz"]
+    fmt = encoded_format(rows, cols, nnz)
+    row_bytes = index_bytes(rows) if fmt == "coo" else index_bytes(nnz + 1)
+    return (f"{{{rows}, {cols}, {nnz}, TFC_SPARSE_{fmt.upper()}, {row_bytes}, {index_bytes(cols)}, {background}, "
+            f"{packed}}}", options)
+
+
+def _emit_sparse(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
+    var = f"op{k}"
+    if op.name == SPARSE_GATHER:
+        init, options = _sparse_matrix_init(op, x[1], flexbuffers.Loads(op.custom_options)["background"])
+        e.body.append(f"    {{\n        const tfc_sparse_matrix {var}_m = {init};")
+        e.call(k, f"tfc_sparse_gather_s8(&{var}_m, {x[0]}, {_count(ins[0])}, {y})")
+        e.body.append("    }")
+        return
+    init, options = _sparse_matrix_init(op, x[1], 0)
+    mult = e.multipliers(f"{var}_multipliers", p["multipliers"])
+    e.declarations.append(f"static int32_t {e.prefix}_{var}_scratch[{options['cols']}];")
+    e.body.append(f"    {{\n        const tfc_sparse_matrix {var}_m = {init};\n        const tfc_fc_params {var}_p = "
+                  f"{{{-p['x_zero']}, {p['out_zero']}, {{{p['range'][0]}, {p['range'][1]}}}}};\n"
+                  f"        const tfc_fc_dims {var}_d = {{{_count(ins[0]) // options['rows']}, {options['rows']}, "
+                  f"{options['cols']}}};")
+    bias = x[2] if op.inputs[2] >= 0 else "NULL"
+    e.call(k, f"tfc_sparse_fully_connected_s8(&{var}_p, {mult}, &{var}_d, {x[0]}, &{var}_m, {bias}, "
+              f"{e.prefix}_{var}_scratch, {y})")
+    e.body.append("    }")
 
 
 class _LazyArgs:

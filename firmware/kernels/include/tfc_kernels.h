@@ -119,6 +119,35 @@ int32_t tfc_embedding_bag_s8_get_buffer_size(const tfc_embedding_bag_dims *dims)
 tfc_status tfc_embedding_bag_s8(const tfc_embedding_bag_params *params, const tfc_embedding_bag_dims *dims,
                                 const int32_t *ids, const int8_t *table, int32_t *scratch, int8_t *output);
 
+/* ---- Sparse int8 matrices (tfcompress/structures/sparse.py): the entries that differ from
+ *      `background`, sorted by row then column, as COO (row[nnz], col[nnz], values[nnz]) or CSR
+ *      (row_ptr[rows + 1], col[nnz], values[nnz]); unsigned little-endian indices of 1, 2 or 4
+ *      bytes (row: index_bytes(rows), row_ptr: index_bytes(nnz + 1), col: index_bytes(cols)). */
+typedef enum { TFC_SPARSE_COO = 0, TFC_SPARSE_CSR = 1 } tfc_sparse_format;
+
+typedef struct {
+    int32_t rows;
+    int32_t cols;
+    int32_t nnz;
+    tfc_sparse_format format;
+    int32_t row_bytes; /* width of COO rows or CSR row pointers */
+    int32_t col_bytes;
+    int32_t background;
+    const uint8_t *data;
+} tfc_sparse_matrix;
+
+/* TFC_SPARSE_GATHER: out[t][:] = row ids[t] of the matrix (background where nothing is stored). */
+tfc_status tfc_sparse_gather_s8(const tfc_sparse_matrix *matrix, const int32_t *ids, int32_t count, int8_t *output);
+
+/* TFC_SPARSE_FULLY_CONNECTED: FULLY_CONNECTED with the weights as a sparse [inputs][outputs]
+ * matrix (background 0); dims->input_depth = rows, dims->output_depth = cols. Needs
+ * output_depth int32 of scratch. */
+int32_t tfc_sparse_fully_connected_s8_get_buffer_size(const tfc_fc_dims *dims); /* bytes */
+tfc_status tfc_sparse_fully_connected_s8(const tfc_fc_params *params, const tfc_quant_multiplier *per_channel,
+                                         const tfc_fc_dims *dims, const int8_t *input,
+                                         const tfc_sparse_matrix *weights, const int32_t *bias, int32_t *scratch,
+                                         int8_t *output);
+
 /* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
 tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);
 
