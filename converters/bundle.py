@@ -37,17 +37,29 @@ BUNDLE_FILES = frozenset({MODEL_FILE, MANIFEST_FILE, LABELS_FILE, TOKENIZER_FILE
 BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE, BUNDLE_FILES)
 
 
+OPS = ("builtin", "custom")  # builtin: stock TFLite ops only; custom: tfcompress's TFC_ ops where they apply
+
+
 def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | Path,
-                  calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES, force: bool = False) -> dict:
-    """Convert and write every artifact; returns the manifest. `out_dir` is checked before converting."""
+                  calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES, force: bool = False,
+                  ops: str = "builtin") -> dict:
+    """Convert and write every artifact; returns the manifest. `out_dir` is checked before converting.
+    `ops="custom"` rewrites the graph into TFC_ ops (converters.custom_ops), bit for bit the same
+    outputs, which only tfcompress's runtimes run (eval --interpreter c)."""
     if calibration_samples < 1:
         raise OptionError("calibration_samples", calibration_samples, ">= 1")
+    if ops not in OPS:
+        raise OptionError("ops", ops, f"one of {', '.join(OPS)}")
     inputs = (trained.directory, *dataset.source_files())
     check_output(out_dir, BUNDLE_OUTPUT, inputs, force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)
     data = convert_int8(trained.model, calibration)
+    if ops == "custom":
+        from converters.custom_ops import fuse_embedding_bags, sparsify
+
+        data, _ = fuse_embedding_bags(sparsify(data)[0])
     summary = flatbuffer.summarize(data, MODEL_FILE)
-    manifest = build_manifest(data, summary, trained, calibration_samples=len(calibration))
+    manifest = build_manifest(data, summary, trained, calibration_samples=len(calibration), op_set=ops)
     with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, inputs) as staging:
         fileio.write_bytes(staging / MODEL_FILE, data)
         tok = trained.tokenizer

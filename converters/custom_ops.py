@@ -87,9 +87,37 @@ def fuse_embedding_bags(data: bytes) -> tuple[bytes, int]:
         drop.add(users[0])
         fused += 1
     graph.operators = [op for k, op in enumerate(ops) if k not in drop]
-    builder = flatbuffers.Builder(len(data) + 4096)
+    return _pack(model), fused
+
+
+def _pack(model) -> bytes:
+    """The model as a flatbuffer, without the tensors and buffers no operator uses any more."""
+    graph = model.subgraphs[0]
+    used = {int(i) for op in graph.operators for i in (*op.inputs, *op.outputs) if int(i) >= 0}
+    used |= {int(i) for i in graph.inputs} | {int(o) for o in graph.outputs}
+    keep = sorted(used)
+    new_index = {old: new for new, old in enumerate(keep)}
+    graph.tensors = [graph.tensors[i] for i in keep]
+    for op in graph.operators:
+        op.inputs = np.asarray([new_index[int(i)] if int(i) >= 0 else -1 for i in op.inputs], np.int32)
+        op.outputs = np.asarray([new_index[int(o)] for o in op.outputs], np.int32)
+    graph.inputs = np.asarray([new_index[int(i)] for i in graph.inputs], np.int32)
+    graph.outputs = np.asarray([new_index[int(o)] for o in graph.outputs], np.int32)
+    for signature in model.signatureDefs or []:
+        for entry in (*(signature.inputs or []), *(signature.outputs or [])):
+            entry.tensorIndex = new_index[int(entry.tensorIndex)]
+    metadata = model.metadata or []
+    # buffer 0 is the schema's empty sentinel; metadata (runtime version, conversion info) keeps its buffers
+    buffers = sorted({0} | {t.buffer for t in graph.tensors} | {m.buffer for m in metadata})
+    new_buffer = {old: new for new, old in enumerate(buffers)}
+    model.buffers = [model.buffers[b] for b in buffers]
+    for tensor in graph.tensors:
+        tensor.buffer = new_buffer[tensor.buffer]
+    for entry in metadata:
+        entry.buffer = new_buffer[entry.buffer]
+    builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
-    return bytes(builder.Output()), fused
+    return bytes(builder.Output())
 
 
 def _new_constant(model, graph, name: str, dtype: int, values: np.ndarray) -> int:
@@ -126,7 +154,7 @@ def sparsify(data: bytes) -> tuple[bytes, int]:
     for op in graph.operators:
         for i in op.inputs:
             users[int(i)] = users.get(int(i), 0) + 1
-    dropped, count = set(), 0
+    count = 0
     for k, op in enumerate(graph.operators):
         name = _op_name(model, op)
         if name == "FULLY_CONNECTED":
@@ -169,13 +197,9 @@ def sparsify(data: bytes) -> tuple[bytes, int]:
                 op.outputs, rows=matrix.rows, cols=matrix.cols, nnz=matrix.nonzeros, background=background)
         else:
             continue
-        dropped.add(graph.tensors[int(op.inputs[1] if name == "FULLY_CONNECTED" else op.inputs[0])].buffer)
         count += 1
-    for index in dropped:  # the dense matrices are no longer read by anything
-        model.buffers[index].data = None
-    builder = flatbuffers.Builder(len(data) + 4096)
-    builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
-    return bytes(builder.Output()), count
+    rewritten = _pack(model)
+    return (rewritten, count) if len(rewritten) < len(data) else (data, 0)  # tiny matrices: not worth it
 
 
 def _text(value) -> str:

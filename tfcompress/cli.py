@@ -174,11 +174,15 @@ def train(dataset_spec, data_dir, out_dir, force, **options):
 @force_option
 @click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
 @data_dir_option
+@click.option("--ops", "op_set", type=click.Choice(("builtin", "custom")), default="builtin", show_default=True,
+              help="builtin: stock TFLite ops, for any interpreter; custom: tfcompress's TFC_ ops where they apply "
+                   "(sparse matrices, the embedding bag; docs/ops.md), the same outputs bit for bit, run by "
+                   "`eval --interpreter c`.")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=DEFAULT_CALIBRATION_SAMPLES,
               show_default=True,
               help="Training examples that calibrate the int8 activation ranges.")
 @_user_errors
-def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_samples):
+def convert(model_dir, out_dir, force, dataset_spec, data_dir, op_set, calibration_samples):
     """Convert a trained model to an int8 .tflite, C arrays and manifest.json."""
     from converters.bundle import BUNDLE_OUTPUT, MODEL_FILE, convert_model
     from tfcompress.artifacts import TrainedModel
@@ -188,7 +192,7 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, calibration_sampl
     check_output(out_dir, BUNDLE_OUTPUT, (model_dir, *dataset_paths(dataset_spec, data_dir)), force)
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
-    manifest = convert_model(trained, dataset, out_dir, calibration_samples, force)
+    manifest = convert_model(trained, dataset, out_dir, calibration_samples, force, op_set)
     uncompressed = manifest["compression"].get("tflite_bytes", {}).get("uncompressed")
     click.echo(f"wrote {out_dir}: {manifest['operator_count']} ops ({', '.join(manifest['ops'])}); "
                + format_tflite_bytes(manifest["model"]["bytes"], uncompressed, MODEL_FILE))

@@ -27,6 +27,15 @@ class Int8Runner:
         if kind not in INTERPRETERS:
             raise OptionError("interpreter", kind, f"one of {', '.join(INTERPRETERS)}")
         self.kind = kind
+        if kind != "c" and b"TFC_" in bytes(model):
+            from converters.flatbuffer import summarize
+
+            custom = sorted(name for name in summarize(bytes(model)).op_counts() if name.startswith("TFC_"))
+            if custom:
+                from tfcompress.errors import TfcompressError
+
+                raise TfcompressError(f"the model uses tfcompress's custom ops ({', '.join(custom)}), which {kind} "
+                                      "cannot run: evaluate it with --interpreter c")
         if kind == "c":
             from converters.generated_c import CModel
 

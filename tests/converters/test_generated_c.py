@@ -41,6 +41,22 @@ def test_the_generated_c_equals_tflm(model_and_ids, tmp_path):
     _same_as_tflm(model, ids, tmp_path)
 
 
+def test_the_sparse_ops_in_c_equal_the_builtin_graph(model_and_ids, tmp_path):
+    from converters.custom_ops import sparsify
+    from converters.flatbuffer import summarize
+
+    model, ids = model_and_ids
+    sparse, count = sparsify(model)
+    if count:
+        assert len(sparse) < len(model)
+        assert any(name.startswith("TFC_SPARSE_") for name in summarize(sparse).op_counts())
+    c = CModel(sparse, cache_dir=tmp_path)
+    np.testing.assert_array_equal(np.stack([c.invoke(row)[0] for row in ids]), Int8Runner(model, "tflm").run(ids))
+    reference = ReferenceInterpreter(sparse)
+    np.testing.assert_array_equal(np.stack([reference.outputs(row[None])[0][0] for row in ids[:8]]),
+                                  Int8Runner(model, "tflm").run(ids[:8]))
+
+
 def test_the_fused_embedding_bag_in_c_equals_the_builtin_graph(pooled_bundle, pooled_model, tiny_dataset, tmp_path):
     model = (pooled_bundle / "model.tflite").read_bytes()
     fused, count = fuse_embedding_bags(model)

@@ -16,7 +16,8 @@ from tfcompress.reference.graph import Operator, TensorSpec
 
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
 OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6, "TFC_EMBEDDING_BAG": 7,
-            "BINARY_S32": 8, "STRIDED_COPY": 9, "GATHER_ROWS": 10, "QUANTIZE_F32": 11, "CAST_S32_F32": 12}
+            "BINARY_S32": 8, "STRIDED_COPY": 9, "GATHER_ROWS": 10, "QUANTIZE_F32": 11, "CAST_S32_F32": 12,
+            "TFC_SPARSE_GATHER": 13, "TFC_SPARSE_FULLY_CONNECTED": 14}
 RELU = 1
 
 
@@ -272,3 +273,64 @@ def test_strided_copy_gather_quantize_and_cast(driver):
     np.testing.assert_array_equal(answers[3][1].view(np.float32), ints.astype(np.float32))
     outside = ("GATHER_ROWS", [7, 3, 1], [table, np.array([7], np.int32)], 3)
     assert run_cases(driver, [outside])[0][0] == -1
+
+
+def _sparse_words(matrix):
+    from tfcompress.structures.sparse import index_bytes
+
+    fmt = matrix.format
+    row_bytes = index_bytes(matrix.rows) if fmt == "coo" else index_bytes(matrix.nonzeros + 1)
+    return [matrix.rows, matrix.cols, matrix.nonzeros, 0 if fmt == "coo" else 1, row_bytes,
+            index_bytes(matrix.cols), matrix.background]
+
+
+def _random_sparse(rng, rows, cols, nnz, background=0):
+    from tfcompress.structures.sparse import SparseMatrix
+
+    dense = np.full((rows, cols), background, np.int8)
+    values = rng.integers(-128, 128, nnz).astype(np.int8)
+    values[values == background] = np.int8(background + 1 if background < 127 else 0)
+    dense.flat[rng.choice(rows * cols, nnz, replace=False)] = values
+    return SparseMatrix.from_dense(dense, background), dense
+
+
+def test_sparse_gather_and_fully_connected_equal_the_reference(driver):
+    from tfcompress.reference.custom_ops import CUSTOM_OPS, SPARSE_FULLY_CONNECTED, SPARSE_GATHER, encode_options
+
+    rng = np.random.default_rng(9)
+    cases, formats = [], set()
+    for rows, cols, nnz in ((4000, 64, 900), (50, 30, 700), (1, 1, 1), (300, 20, 0), (64, 128, 300), (7, 300, 60)):
+        background = int(rng.integers(-128, 128))
+        matrix, dense = _random_sparse(rng, rows, cols, nnz, background)
+        formats.add(matrix.format)
+        ids = rng.integers(0, rows, 12).astype(np.int32)
+        packed = np.frombuffer(matrix.encode(), np.uint8)
+        op = Operator(0, SPARSE_GATHER, (0, 1), (2,), {}, True,
+                      encode_options(SPARSE_GATHER, rows=rows, cols=cols, nnz=nnz, background=background))
+        p = CUSTOM_OPS[SPARSE_GATHER].prepare(op, [spec(0, (1, 12), np.int32), spec(1, packed.shape, np.uint8,
+                                                                                     data=packed)],
+                                              [spec(2, (1, 12, cols), scale=0.1, zero=background)])
+        expected = CUSTOM_OPS[SPARSE_GATHER].eval(p, [ids[None], packed])
+        np.testing.assert_array_equal(expected[0], dense[ids])
+        cases.append((("TFC_SPARSE_GATHER", [*_sparse_words(matrix), ids.size], [packed, ids], expected.size),
+                      expected))
+
+        weights, _ = _random_sparse(rng, rows, cols, nnz)
+        packed_w = np.frombuffer(weights.encode(), np.uint8)
+        batches, x_zero, out_zero = 2, int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
+        scales = rng.uniform(0.001, 0.02, cols).astype(np.float32)
+        bias = rng.integers(-5000, 5000, cols).astype(np.int32)
+        op = Operator(0, SPARSE_FULLY_CONNECTED, (0, 1, 2, 3), (4,), {}, True,
+                      encode_options(SPARSE_FULLY_CONNECTED, rows=rows, cols=cols, nnz=nnz, fused_activation=0))
+        ins = [spec(0, (batches, rows), scale=0.05, zero=x_zero), spec(1, packed_w.shape, np.uint8, data=packed_w),
+               spec(2, (cols,), np.int32, data=bias), spec(3, (cols,), np.float32, data=scales)]
+        p = CUSTOM_OPS[SPARSE_FULLY_CONNECTED].prepare(op, ins, [spec(4, (batches, cols), scale=0.3, zero=out_zero)])
+        x = rng.integers(-128, 128, (batches, rows), dtype=np.int8)
+        expected = CUSTOM_OPS[SPARSE_FULLY_CONNECTED].eval(p, [x, packed_w, bias, scales])
+        params = [batches, rows, cols, -x_zero, out_zero, *p["range"], *_sparse_words(weights),
+                  *_multiplier_words(p["multipliers"])]
+        cases.append((("TFC_SPARSE_FULLY_CONNECTED", params, [x, packed_w, bias], expected.size), expected))
+    assert formats == {"coo", "csr"}
+    for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0
+        np.testing.assert_array_equal(out, expected.reshape(-1))

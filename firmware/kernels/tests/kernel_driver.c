@@ -15,8 +15,23 @@
 
 enum {
     OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7,
-    OP_BINARY_S32 = 8, OP_STRIDED_COPY = 9, OP_GATHER_ROWS = 10, OP_QUANTIZE_F32 = 11, OP_CAST_S32_F32 = 12
+    OP_BINARY_S32 = 8, OP_STRIDED_COPY = 9, OP_GATHER_ROWS = 10, OP_QUANTIZE_F32 = 11, OP_CAST_S32_F32 = 12,
+    OP_SPARSE_GATHER = 13, OP_SPARSE_FC = 14
 };
+
+static tfc_sparse_matrix sparse_at(const int32_t *p, const void *data)
+{
+    tfc_sparse_matrix m;
+    m.rows = p[0];
+    m.cols = p[1];
+    m.nnz = p[2];
+    m.format = (tfc_sparse_format)p[3];
+    m.row_bytes = p[4];
+    m.col_bytes = p[5];
+    m.background = p[6];
+    m.data = data;
+    return m;
+}
 enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 4 };
 
 static int32_t read_word(void)
@@ -154,6 +169,38 @@ static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *
     }
     if (op == OP_CAST_S32_F32 && count == 1) {
         return tfc_cast_s32_f32(p[0], buf[0], (float *)(void *)out);
+    }
+    if (op == OP_SPARSE_GATHER && count == 8) {
+        static const uint8_t empty = 0;
+        const tfc_sparse_matrix m = sparse_at(p, buf[0] != NULL ? buf[0] : (const void *)&empty);
+        return tfc_sparse_gather_s8(&m, buf[1], p[7], out);
+    }
+    if (op == OP_SPARSE_FC && count >= 14) {
+        tfc_fc_dims dims;
+        tfc_fc_params params;
+        dims.batches = p[0];
+        dims.input_depth = p[1];
+        dims.output_depth = p[2];
+        params.input_offset = p[3];
+        params.output_offset = p[4];
+        params.activation.min = p[5];
+        params.activation.max = p[6];
+        static const uint8_t empty = 0;
+        const tfc_sparse_matrix m = sparse_at(p + 7, buf[1] != NULL ? buf[1] : (const void *)&empty);
+        if (count != 14 + 2 * dims.output_depth) {
+            return TFC_ARG_ERROR;
+        }
+        tfc_quant_multiplier *per_channel = malloc(sizeof *per_channel * (size_t)dims.output_depth);
+        for (int32_t c = 0; c < dims.output_depth; ++c) {
+            per_channel[c] = multiplier_at(p + 14 + 2 * c);
+        }
+        const int32_t size = tfc_sparse_fully_connected_s8_get_buffer_size(&dims);
+        int32_t *scratch = malloc(size > 0 ? (size_t)size : 1u);
+        const tfc_status status = tfc_sparse_fully_connected_s8(&params, per_channel, &dims, buf[0], &m, buf[2],
+                                                                scratch, out);
+        free(scratch);
+        free(per_channel);
+        return status;
     }
     if (op == OP_LOOKUP && count == 1) {
         return tfc_lookup_s8(buf[0], p[0], buf[1], out);
