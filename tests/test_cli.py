@@ -224,3 +224,19 @@ def test_a_damaged_manifest_is_one_error_line(trained_dir, tmp_path, manifest_ch
     (out / "manifest.json").write_text(json.dumps({**manifest, **manifest_change}))
     result = CliRunner().invoke(main, ["eval", str(trained_dir), "--tflite", str(out)])
     assert result.exit_code == 1 and "Traceback" not in result.output and message in result.output, result.output
+
+
+def test_convert_with_custom_ops_and_evaluate_them_in_c(trained_dir, tmp_path):
+    runner = CliRunner()
+    builtin, custom = tmp_path / "builtin", tmp_path / "custom"
+    for out, ops in ((builtin, "builtin"), (custom, "custom")):
+        result = runner.invoke(main, ["convert", str(trained_dir), "--out", str(out), "--ops", ops,
+                                      "--calibration-samples", "20"])
+        assert result.exit_code == 0, result.output
+    assert "TFC_EMBEDDING_BAG" in json.loads((custom / "manifest.json").read_text())["ops"]
+    result = runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(custom)])
+    assert result.exit_code == 1 and "evaluate it with --interpreter c" in result.output
+    reports = [json.loads(runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(out), "--interpreter", kind,
+                                                "--json"]).output)
+               for out, kind in ((custom, "c"), (builtin, "tflm"))]
+    assert reports[0]["int8"] == reports[1]["int8"]
