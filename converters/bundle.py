@@ -25,7 +25,7 @@ from tfcompress import fileio
 from tfcompress.artifacts import LABELS_FILE, TOKENIZER_FILE, TrainedModel
 from tfcompress.data import IntentDataset
 from tfcompress.errors import ModelFileError
-from tfcompress.options import DEFAULT_CALIBRATION_SAMPLES, OptionError
+from tfcompress.options import DEFAULT_CALIBRATION_SAMPLES, OP_SETS, OptionError
 from tfcompress.outputs import OutputKind, check_output
 from tfcompress.tokenizer import OOV_ID, PAD_ID, RESERVED
 
@@ -37,9 +37,6 @@ BUNDLE_FILES = frozenset({MODEL_FILE, MANIFEST_FILE, LABELS_FILE, TOKENIZER_FILE
 BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE, BUNDLE_FILES)
 
 
-OPS = ("builtin", "custom")  # builtin: stock TFLite ops only; custom: tfcompress's TFC_ ops where they apply
-
-
 def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | Path,
                   calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES, force: bool = False,
                   ops: str = "builtin") -> dict:
@@ -48,8 +45,8 @@ def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | 
     outputs, which only tfcompress's runtimes run (eval --interpreter c)."""
     if calibration_samples < 1:
         raise OptionError("calibration_samples", calibration_samples, ">= 1")
-    if ops not in OPS:
-        raise OptionError("ops", ops, f"one of {', '.join(OPS)}")
+    if ops not in OP_SETS:
+        raise OptionError("ops", ops, f"one of {', '.join(OP_SETS)}")
     inputs = (trained.directory, *dataset.source_files())
     check_output(out_dir, BUNDLE_OUTPUT, inputs, force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)

@@ -18,7 +18,7 @@ import click
 
 from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
-from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS,
+from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS, OP_SETS,
                                 CompressOptions, LMOptions, TrainOptions, field_type, parse_target)
 from tfcompress.outputs import check_output
 
@@ -174,7 +174,7 @@ def train(dataset_spec, data_dir, out_dir, force, **options):
 @force_option
 @click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
 @data_dir_option
-@click.option("--ops", "op_set", type=click.Choice(("builtin", "custom")), default="builtin", show_default=True,
+@click.option("--ops", "op_set", type=click.Choice(OP_SETS), default=OP_SETS[0], show_default=True,
               help="builtin: stock TFLite ops, for any interpreter; custom: tfcompress's TFC_ ops where they apply "
                    "(sparse matrices, the embedding bag; docs/ops.md), the same outputs bit for bit, run by "
                    "`eval --interpreter c`.")
@@ -207,7 +207,8 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, op_set, calibrati
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
 @click.option("--interpreter", type=click.Choice(INTERPRETERS), default=GOLDEN, show_default=True,
               help="Kernels for the int8 model: tflm is the golden the board must match; litert-ref and litert "
-                   "differ from it by one LSB on some outputs (docs/interpreters.md).")
+                   "differ from it by one LSB on some outputs; c is the model compiled to C over tfcompress's "
+                   "kernels, equal to tflm, and the only one that runs --ops custom files (docs/interpreters.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @_user_errors
 def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, as_json):
