@@ -69,10 +69,15 @@ def fuse_embedding_bags(data: bytes) -> tuple[bytes, int]:
         mean = ops[users[0]]
         axis = _constant(model, graph.tensors[int(mean.inputs[1])])
         table_values = _constant(model, table)
+        gathered = graph.tensors[rows].quantization
         if (table.type != schema.TensorType.INT8 or table_values is None or len(table.shape) != 2
                 or ids.type != schema.TensorType.INT32 or len(ids.shape) != 2 or ids.shape[0] != 1
                 or axis is None or axis.view(np.int32).tolist() != [1] or mean.builtinOptions.keepDims
-                or len(table.quantization.scale) != 1):
+                or gather.builtinOptions.axis != 0 or gather.builtinOptions.batchDims != 0
+                or len(table.quantization.scale) != 1
+                # MEAN reads the gathered rows' quantisation, which the fused op takes from the table
+                or list(gathered.scale) != list(table.quantization.scale)
+                or list(gathered.zeroPoint) != list(table.quantization.zeroPoint)):
             continue
         table_rows = table_values.view(np.int8).reshape(table.shape)
         if np.any(table_rows[PAD_ID] != table.quantization.zeroPoint[0]):
@@ -158,16 +163,20 @@ def sparsify(data: bytes) -> tuple[bytes, int]:
     for k, op in enumerate(graph.operators):
         name = _op_name(model, op)
         if name == "FULLY_CONNECTED":
-            weights = graph.tensors[int(op.inputs[1])]
+            x, weights = graph.tensors[int(op.inputs[0])], graph.tensors[int(op.inputs[1])]
+            out = graph.tensors[int(op.outputs[0])]
+            bias = graph.tensors[int(op.inputs[2])] if len(op.inputs) > 2 and int(op.inputs[2]) >= 0 else None
             values = _constant(model, weights)
             if weights.type != schema.TensorType.INT8 or values is None or len(weights.shape) != 2 \
-                    or op.builtinOptions.keepNumDims or users[int(op.inputs[1])] != 1 \
-                    or any(int(z) != 0 for z in weights.quantization.zeroPoint):
+                    or x.type != schema.TensorType.INT8 or out.type != schema.TensorType.INT8 \
+                    or x.shape[-1] != weights.shape[1] or (bias is not None and bias.type != schema.TensorType.INT32) \
+                    or op.builtinOptions.keepNumDims or op.builtinOptions.weightsFormat != 0 \
+                    or users[int(op.inputs[1])] != 1 or any(int(z) != 0 for z in weights.quantization.zeroPoint):
                 continue
             matrix = SparseMatrix.from_dense(values.view(np.int8).reshape(weights.shape).T.copy())  # inputs x outputs
             packed = matrix.encode()
-            if len(packed) >= matrix.rows * matrix.cols:
-                continue
+            if not matrix.nonzeros or len(packed) >= matrix.rows * matrix.cols:
+                continue  # an empty constant would not be a buffer; dense is smaller
             scales = np.asarray(weights.quantization.scale, np.float32)
             bias = int(op.inputs[2]) if len(op.inputs) > 2 else -1
             graph.operators[k] = _custom_op(
@@ -188,7 +197,7 @@ def sparsify(data: bytes) -> tuple[bytes, int]:
             background = int(table.quantization.zeroPoint[0])
             matrix = SparseMatrix.from_dense(values.view(np.int8).reshape(table.shape), background)
             packed = matrix.encode()
-            if len(packed) >= matrix.rows * matrix.cols:
+            if not matrix.nonzeros or len(packed) >= matrix.rows * matrix.cols:
                 continue
             graph.operators[k] = _custom_op(
                 model, SPARSE_GATHER,

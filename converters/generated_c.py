@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from flatbuffers import flexbuffers
 
+from tfcompress.errors import ModelFileError
 from tfcompress.reference.common import OpError
 from tfcompress.reference.custom_ops import SPARSE_FULLY_CONNECTED, SPARSE_GATHER
 from tfcompress.reference.graph import Operator, TensorSpec
@@ -104,6 +105,8 @@ class _Emitter:
 
     def tensor(self, index: int) -> str:
         spec = self.graph.tensors[index]
+        if spec.dtype not in C_TYPES:
+            raise ModelFileError(f"tensor {index}", f"{spec.name}: type {spec.dtype.__name__} has no kernel in C")
         ctype = C_TYPES[spec.dtype]
         if spec.data is not None:
             name = f"{self.prefix}_const_{index}"

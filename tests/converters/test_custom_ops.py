@@ -59,3 +59,32 @@ def test_a_damaged_or_unknown_tfc_op_is_refused_at_prepare(pooled, options, name
     with pytest.raises(OpError, match=message) as err:
         ReferenceInterpreter(_with_custom_options(fused, options, name))
     assert str(err.value).startswith("operator 0: TFC_")
+
+
+def test_nothing_is_fused_when_the_gathered_rows_are_quantised_unlike_the_table(pooled):
+    model, _ = pooled
+    tree = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    graph = tree.subgraphs[0]
+    gather = next(op for op in graph.operators if tree.operatorCodes[op.opcodeIndex].builtinCode ==
+                  schema.BuiltinOperator.GATHER)
+    graph.tensors[int(gather.outputs[0])].quantization.zeroPoint[0] += 1
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(tree.Pack(builder), file_identifier=b"TFL3")
+    assert fuse_embedding_bags(bytes(builder.Output()))[1] == 0
+
+
+def test_strided_slice_applies_begin_mask_before_shrinking():
+    """TFLM: input [3, 4], begin [1, 0], end [2, 4], beginMask 1, shrinkAxisMask 1 -> row 0."""
+    from tfcompress.reference.builtin_ops import BUILTIN_OPS
+    from tfcompress.reference.graph import Operator, TensorSpec
+
+    def t(i, shape, data=None):
+        dtype = np.int32 if data is not None else np.int8
+        return TensorSpec(i, "", shape, dtype, np.zeros(0, np.float32), np.zeros(0, np.int64), 0, data)
+
+    op = Operator(0, "STRIDED_SLICE", (0, 1, 2, 3), (4,), {"beginMask": 1, "endMask": 0, "shrinkAxisMask": 1})
+    ins = [t(0, (3, 4)), t(1, (2,), np.array([1, 0], np.int32)), t(2, (2,), np.array([2, 4], np.int32)),
+           t(3, (2,), np.array([1, 1], np.int32))]
+    params = BUILTIN_OPS["STRIDED_SLICE"].prepare(op, ins, [t(4, (4,))])
+    x = np.arange(12, dtype=np.int8).reshape(3, 4)
+    np.testing.assert_array_equal(BUILTIN_OPS["STRIDED_SLICE"].eval(params, [x]), [0, 1, 2, 3])

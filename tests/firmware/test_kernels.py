@@ -334,3 +334,16 @@ def test_sparse_gather_and_fully_connected_equal_the_reference(driver):
     for (status, out), (_, expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
         assert status == 0
         np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
+def test_damaged_sparse_data_is_refused_not_read_past(driver):
+    """Row pointers past nnz and 4-byte columns past the matrix (negative as int32) return an error."""
+    rows, cols = 1, 300
+    bad_row_ptr = np.array([0, 200], np.uint8).tobytes() + np.array([5], np.uint16).tobytes() + b"\x07"
+    csr = [rows, cols, 1, 1, 1, 2, 0]  # CSR, 1-byte row pointers, 2-byte columns
+    gather = ("TFC_SPARSE_GATHER", [*csr, 1], [np.frombuffer(bad_row_ptr, np.uint8), np.zeros(1, np.int32)], cols)
+    bad_col = np.array([0], np.uint8).tobytes() + np.array([0xFFFFFFFF], np.uint32).tobytes() + b"\x07"
+    coo = [1, 4, 1, 0, 1, 4, 0]  # COO, 1-byte rows, 4-byte columns
+    fc = ("TFC_SPARSE_FULLY_CONNECTED", [1, 1, 4, 0, 0, -128, 127, *coo, *[1 << 30, 0] * 4],
+          [np.zeros(1, np.int8), np.frombuffer(bad_col, np.uint8), None], 4)
+    assert [status for status, _ in run_cases(driver, [gather, fc])] == [-1, -1]

@@ -170,8 +170,8 @@ def _strided_slice_prepare(op, ins, outs):
     for axis in range(len(begin)):
         b = None if o.get("beginMask", 0) >> axis & 1 else begin[axis]
         e = None if o.get("endMask", 0) >> axis & 1 else end[axis]
-        if o.get("shrinkAxisMask", 0) >> axis & 1:
-            slices.append(begin[axis])
+        if o.get("shrinkAxisMask", 0) >> axis & 1:  # TFLM applies beginMask first: the first element
+            slices.append(0 if b is None else begin[axis])
         else:
             slices.append(slice(b, e, strides[axis]))
     return {"slices": tuple(slices)}

@@ -7,15 +7,15 @@ typedef int32_t (*combine_fn)(const tfc_elementwise_params *params, int32_t a, i
 
 static int32_t add_values(const tfc_elementwise_params *p, int32_t a, int32_t b)
 {
-    const int32_t scaled_a = tfc_requantize((a + p->offset_a) * (1 << p->left_shift), p->input_a);
-    const int32_t scaled_b = tfc_requantize((b + p->offset_b) * (1 << p->left_shift), p->input_b);
+    const int32_t scaled_a = tfc_requantize((a + p->offset_a) * ((int32_t)1 << p->left_shift), p->input_a);
+    const int32_t scaled_b = tfc_requantize((b + p->offset_b) * ((int32_t)1 << p->left_shift), p->input_b);
     return tfc_requantize(scaled_a + scaled_b, p->output);
 }
 
 static int32_t sub_values(const tfc_elementwise_params *p, int32_t a, int32_t b)
 {
-    const int32_t scaled_a = tfc_requantize((a + p->offset_a) * (1 << p->left_shift), p->input_a);
-    const int32_t scaled_b = tfc_requantize((b + p->offset_b) * (1 << p->left_shift), p->input_b);
+    const int32_t scaled_a = tfc_requantize((a + p->offset_a) * ((int32_t)1 << p->left_shift), p->input_a);
+    const int32_t scaled_b = tfc_requantize((b + p->offset_b) * ((int32_t)1 << p->left_shift), p->input_b);
     return tfc_requantize(scaled_a - scaled_b, p->output);
 }
 

@@ -4,7 +4,7 @@
 
 #include "tfc_kernels.h"
 
-static int32_t read_index(const uint8_t *p, int32_t width, int32_t k)
+static uint32_t read_index(const uint8_t *p, int32_t width, int32_t k)
 {
     const uint8_t *q = p + (size_t)k * (size_t)width;
     uint32_t v = q[0];
@@ -14,7 +14,7 @@ static int32_t read_index(const uint8_t *p, int32_t width, int32_t k)
     if (width == 4) {
         v |= (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
     }
-    return (int32_t)v;
+    return v;
 }
 
 static int valid(const tfc_sparse_matrix *m)
@@ -38,28 +38,35 @@ static const int8_t *value_array(const tfc_sparse_matrix *m)
     return (const int8_t *)(col_array(m) + (size_t)m->nnz * (size_t)m->col_bytes);
 }
 
-/* [begin, end) of row r's entries. */
-static void row_range(const tfc_sparse_matrix *m, int32_t r, int32_t *begin, int32_t *end)
+/* [begin, end) of row r's entries; 0 when damaged row pointers would leave [0, nnz]. */
+static int row_range(const tfc_sparse_matrix *m, int32_t r, int32_t *begin, int32_t *end)
 {
     if (m->format == TFC_SPARSE_CSR) {
-        *begin = read_index(first_array(m), m->row_bytes, r);
-        *end = read_index(first_array(m), m->row_bytes, r + 1);
-        return;
+        const uint32_t b = read_index(first_array(m), m->row_bytes, r);
+        const uint32_t e = read_index(first_array(m), m->row_bytes, r + 1);
+        if (b > e || e > (uint32_t)m->nnz) {
+            return 0;
+        }
+        *begin = (int32_t)b;
+        *end = (int32_t)e;
+        return 1;
     }
-    int32_t lo = 0, hi = m->nnz; /* lower bound of r in the sorted rows */
+    const uint32_t row = (uint32_t)r;
+    int32_t lo = 0, hi = m->nnz; /* lower bound of r in the rows, sorted as the encoding promises */
     while (lo < hi) {
         const int32_t mid = lo + (hi - lo) / 2;
-        if (read_index(first_array(m), m->row_bytes, mid) < r) {
+        if (read_index(first_array(m), m->row_bytes, mid) < row) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
     *begin = lo;
-    while (lo < m->nnz && read_index(first_array(m), m->row_bytes, lo) == r) {
+    while (lo < m->nnz && read_index(first_array(m), m->row_bytes, lo) == row) {
         ++lo;
     }
     *end = lo;
+    return 1;
 }
 
 tfc_status tfc_sparse_gather_s8(const tfc_sparse_matrix *matrix, const int32_t *ids, int32_t count, int8_t *output)
@@ -78,10 +85,12 @@ tfc_status tfc_sparse_gather_s8(const tfc_sparse_matrix *matrix, const int32_t *
         int8_t *row = output + (size_t)t * (size_t)matrix->cols;
         memset(row, (unsigned char)(int8_t)matrix->background, (size_t)matrix->cols);
         int32_t begin, end;
-        row_range(matrix, ids[t], &begin, &end);
+        if (!row_range(matrix, ids[t], &begin, &end)) {
+            return TFC_ARG_ERROR;
+        }
         for (int32_t k = begin; k < end; ++k) {
-            const int32_t c = read_index(cols, matrix->col_bytes, k);
-            if (c >= matrix->cols) {
+            const uint32_t c = read_index(cols, matrix->col_bytes, k);
+            if (c >= (uint32_t)matrix->cols) {
                 return TFC_ARG_ERROR;
             }
             row[c] = values[k];
@@ -116,11 +125,13 @@ tfc_status tfc_sparse_fully_connected_s8(const tfc_fc_params *params, const tfc_
         }
         for (int32_t r = 0; r < weights->rows; ++r) {
             int32_t begin, end;
-            row_range(weights, r, &begin, &end);
+            if (!row_range(weights, r, &begin, &end)) {
+                return TFC_ARG_ERROR;
+            }
             const int32_t xr = (int32_t)x[r] + params->input_offset;
             for (int32_t k = begin; k < end; ++k) {
-                const int32_t c = read_index(cols, weights->col_bytes, k);
-                if (c >= weights->cols) {
+                const uint32_t c = read_index(cols, weights->col_bytes, k);
+                if (c >= (uint32_t)weights->cols) {
                     return TFC_ARG_ERROR;
                 }
                 acc[c] += (uint32_t)(xr * (int32_t)values[k]);
