@@ -16,5 +16,7 @@ def test_demo_runs_the_main_job(tmp_path):
     assert (tmp_path / "demo" / "firmware" / "model_data.c").is_file()
     assert "int8 test accuracy" in result.output
     assert report["uncompressed_tflite_bytes"] > 0
+    assert report["int8_equals_golden"] is True
+    assert report["tflite_bytes"] < report["builtin_tflite_bytes"]  # the doping matrices stored sparse
     assert f"int8 .tflite {report['tflite_bytes']:,} bytes" in result.output
     assert f"the uncompressed model's {report['uncompressed_tflite_bytes']:,} bytes" in result.output

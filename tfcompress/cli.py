@@ -380,7 +380,7 @@ def write_demo_data(out_dir, force):
 @from_options(TrainOptions, "encoder")
 @_user_errors
 def demo(workdir, force, encoder):
-    """The whole flow on the built-in data: train, compress 5x with DKP, convert to int8, evaluate."""
+    """The whole flow on the built-in data: train, compress 5x with DKP, convert to int8, evaluate in C."""
     from tfcompress.demo import DEMO_OUTPUT, format_report, run_demo
 
     check_output(workdir, DEMO_OUTPUT, force=force)
