@@ -51,12 +51,15 @@ def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | 
     check_output(out_dir, BUNDLE_OUTPUT, inputs, force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)
     data = convert_int8(trained.model, calibration)
+    named = None
     if ops == "custom":
-        from converters.custom_ops import fuse_embedding_bags, sparsify
+        from converters.custom_ops import fuse_embedding_bags, sparsify, strip_for_board
 
         data, _ = fuse_embedding_bags(sparsify(data)[0])
+        named = flatbuffer.summarize(data, MODEL_FILE)  # the per-layer byte count reads tensor names
+        data = strip_for_board(data)
     summary = flatbuffer.summarize(data, MODEL_FILE)
-    manifest = build_manifest(data, summary, trained, calibration_samples=len(calibration), op_set=ops)
+    manifest = build_manifest(data, summary, trained, named, calibration_samples=len(calibration), op_set=ops)
     with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, inputs) as staging:
         fileio.write_bytes(staging / MODEL_FILE, data)
         tok = trained.tokenizer
@@ -76,9 +79,11 @@ def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | 
     return manifest
 
 
-def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: TrainedModel, **extra) -> dict:
+def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: TrainedModel,
+                   named: flatbuffer.ModelSummary | None = None, **extra) -> dict:
+    """`named`: the same graph before its tensor names were stripped, for the per-layer byte count."""
     def io(index: int) -> dict:
-        t = summary.tensors[index]
+        t = (named or summary).tensors[index]
         return {"name": t.name, "shape": t.shape, "dtype": t.dtype,
                 "scale": t.scales[0] if t.scales else None,
                 "zero_point": t.zero_points[0] if t.zero_points else None}
@@ -95,7 +100,7 @@ def build_manifest(data: bytes, summary: flatbuffer.ModelSummary, trained: Train
         "operator_count": len(summary.operators),
         "tensor_count": len(summary.tensors),
         "weight_bytes": summary.weight_bytes,
-        "weight_bytes_per_layer": flatbuffer.weight_bytes_by_layer(summary, layers),
+        "weight_bytes_per_layer": flatbuffer.weight_bytes_by_layer(named or summary, layers),
         "inputs": [io(i) for i in summary.inputs],
         "outputs": [io(i) for i in summary.outputs],
         "tokenizer": {"max_length": trained.tokenizer.max_length, "vocab_size": trained.tokenizer.vocab_size},

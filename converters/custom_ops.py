@@ -213,3 +213,14 @@ def sparsify(data: bytes) -> tuple[bytes, int]:
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+def strip_for_board(data: bytes) -> bytes:
+    """Without what a board never reads: tensor names and the converter's CONVERSION_METADATA
+    (the runtime-version metadata and the signature stay)."""
+    verify(data)
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for tensor in model.subgraphs[0].tensors:
+        tensor.name = None
+    model.metadata = [m for m in (model.metadata or []) if m.name != b"CONVERSION_METADATA"] or None
+    return _pack(model)

@@ -233,7 +233,14 @@ def test_convert_with_custom_ops_and_evaluate_them_in_c(trained_dir, tmp_path):
         result = runner.invoke(main, ["convert", str(trained_dir), "--out", str(out), "--ops", ops,
                                       "--calibration-samples", "20"])
         assert result.exit_code == 0, result.output
-    assert "TFC_EMBEDDING_BAG" in json.loads((custom / "manifest.json").read_text())["ops"]
+    manifest = json.loads((custom / "manifest.json").read_text())
+    assert "TFC_EMBEDDING_BAG" in manifest["ops"]
+    from converters.flatbuffer import read_model
+
+    _, stripped = read_model(custom / "model.tflite")
+    assert all(t.name == "" for t in stripped.tensors)  # a board needs no tensor names
+    assert set(manifest["weight_bytes_per_layer"]) >= {"embedding", "logits"}  # counted before stripping
+    assert manifest["inputs"][0]["name"]
     result = runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(custom)])
     assert result.exit_code == 1 and "evaluate it with --interpreter c" in result.output
     reports = [json.loads(runner.invoke(main, ["eval", str(trained_dir), "--tflite", str(out), "--interpreter", kind,
