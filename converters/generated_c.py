@@ -19,7 +19,7 @@ from flatbuffers import flexbuffers
 from tfcompress.errors import ModelFileError
 from tfcompress.reference.common import OpError
 from tfcompress.reference.custom_ops import SPARSE_FULLY_CONNECTED, SPARSE_GATHER
-from tfcompress.reference.graph import Operator, TensorSpec
+from tfcompress.reference.graph import Operator, TensorSpec, read_graph
 from tfcompress.reference.interpreter import ReferenceInterpreter
 from tfcompress.structures.sparse import encoded_format, index_bytes
 
@@ -398,9 +398,8 @@ class CModel:
     def __init__(self, model: bytes, cache_dir: str | Path | None = None):
         import ctypes
 
-        generated_shape = ReferenceInterpreter(model).graph
-        self.input_spec = generated_shape.tensors[generated_shape.inputs[0]]
-        self.output_spec = generated_shape.tensors[generated_shape.outputs[0]]
+        graph = read_graph(bytes(model))
+        self.input_spec, self.output_spec = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
         self._lib = ctypes.CDLL(str(build_host_library(model, cache_dir)))
         self._invoke = self._lib.tfc_model_invoke
         self._invoke.restype = ctypes.c_int32

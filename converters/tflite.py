@@ -21,6 +21,11 @@ def representative_sample(inputs: np.ndarray, count: int = DEFAULT_CALIBRATION_S
     return inputs[np.sort(rng.choice(len(inputs), size=count, replace=False))]
 
 
+def convert_trained(trained, texts, count: int = DEFAULT_CALIBRATION_SAMPLES) -> bytes:
+    """A trained model's int8 .tflite, calibrated on a seeded sample of `count` of `texts`."""
+    return convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(texts), count))
+
+
 def convert_int8(model: keras.Model, calibration_inputs: np.ndarray) -> bytes:
     """Convert `model` (one int32 token-id input, float logits) to int8 TFLite flatbuffer bytes."""
     if len(calibration_inputs) == 0:

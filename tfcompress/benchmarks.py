@@ -8,20 +8,18 @@ from typing import Callable
 from tfcompress import fileio
 from tfcompress.artifacts import TrainedModel
 from tfcompress.compression.compress import CompressOptions, compress_model, model_bytes
-from tfcompress.compression.plan import METHODS
 from tfcompress.data import IntentDataset
+from tfcompress.options import METHODS
 from tfcompress.outputs import OutputKind, check_output
 
 PARETO_OUTPUT = OutputKind("Pareto results file", "tfcompress-pareto")
 
 
 def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: str) -> dict:
-    from converters.tflite import convert_int8, representative_sample
     from tfcompress.evaluation import evaluate_float_and_int8
 
-    tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
-    result = evaluate_float_and_int8(trained, tflite, dataset, "test", interpreter)
-    return {"float": result["float"], "int8": result["int8"], "tflite_bytes": len(tflite)}
+    result = evaluate_float_and_int8(trained, None, dataset, "test", interpreter)  # converted in memory
+    return {"float": result["float"], "int8": result["int8"], "tflite_bytes": result["tflite_bytes"]}
 
 
 def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHODS, epochs: int = 30,
@@ -42,7 +40,7 @@ def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHOD
                             **base}, "runs": []}
     for options in runs:
         started = time.monotonic()
-        compressed, report = compress_model(trained, dataset, options, verbose=0)
+        compressed, report = compress_model(trained, dataset, options, verbose=0, measure_tflite=False)
         run = {"method": options.method, "target_ratio": options.target_ratio, "ratio": report["ratio"],
                "bytes": report["compressed_bytes"], "valid_accuracy": report["accuracy_after"]["valid"],
                **_int8_metrics(compressed, dataset, interpreter),

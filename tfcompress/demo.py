@@ -28,7 +28,7 @@ def run_demo(workdir: str | Path, encoder: str = "pooled", log: Callable[[str], 
     import numpy as np
 
     from converters.bundle import MODEL_FILE, convert_model
-    from converters.tflite import convert_int8, representative_sample
+    from converters.tflite import convert_trained
     from tfcompress.compression.compress import CompressOptions, compress_model
     from tfcompress.evaluation import evaluate_float_and_int8
     from tfcompress.interpreters import GOLDEN, Int8Runner
@@ -54,8 +54,7 @@ def run_demo(workdir: str | Path, encoder: str = "pooled", log: Callable[[str], 
             f"kernels, checked against the {GOLDEN} golden running the builtin-op graph")
         evaluation = evaluate_float_and_int8(compressed, tflite, dataset, "test", "c")
         ids = compressed.tokenizer.encode_batch(dataset.test.texts)
-        builtin = convert_int8(compressed.model, representative_sample(
-            compressed.tokenizer.encode_batch(dataset.train.texts)))
+        builtin = convert_trained(compressed, dataset.train.texts)
         golden_match = bool(np.array_equal(Int8Runner(tflite, "c").run(ids), Int8Runner(builtin, GOLDEN).run(ids)))
         report = _report(trained, compression, evaluation, manifest, encoder, workdir, started)
         report["int8_equals_golden"] = golden_match

@@ -26,9 +26,9 @@ def evaluate_float_and_int8(trained: TrainedModel, tflite: bytes | None, dataset
     data = dataset_split(dataset, split)
     y_true = np.asarray(dataset.label_ids(data, trained.labels))
     if tflite is None:
-        from converters.tflite import convert_int8, representative_sample
+        from converters.tflite import convert_trained
 
-        tflite = convert_int8(trained.model, representative_sample(trained.tokenizer.encode_batch(dataset.train.texts)))
+        tflite = convert_trained(trained, dataset.train.texts)
     ids = trained.tokenizer.encode_batch(data.texts)
     float_pred = np.argmax(trained.model.predict(ids, batch_size=256, verbose=0), axis=-1)
     int8_pred = np.argmax(Int8Runner(tflite, interpreter).run(ids), axis=-1)

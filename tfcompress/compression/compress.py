@@ -117,9 +117,9 @@ def _fine_tuning_summary(history: dict, valid_before: float | None, method: str)
 def deployable_bytes(trained: TrainedModel, dataset: IntentDataset) -> int:
     """Bytes of the int8 .tflite `convert` writes for `trained`: the calibration data sets the
     quantisation values, not the file's size, so a few examples measure it."""
-    from converters.tflite import convert_int8
+    from converters.tflite import convert_trained
 
-    return len(convert_int8(trained.model, trained.tokenizer.encode_batch(dataset.train.texts[:SIZE_SAMPLES])))
+    return len(convert_trained(trained, dataset.train.texts, SIZE_SAMPLES))
 
 
 def _train_small_dense(trained, dataset, target, options, verbose) -> TrainedModel:

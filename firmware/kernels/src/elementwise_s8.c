@@ -1,6 +1,7 @@
 /* ADD, SUB and MUL of int8 tensors with 4-D broadcasting (a stride of 0 repeats an input). */
 #include <stddef.h>
 
+#include "broadcast_common.h"
 #include "tfc_kernels.h"
 
 typedef int32_t (*combine_fn)(const tfc_elementwise_params *params, int32_t a, int32_t b);
@@ -31,20 +32,16 @@ static tfc_status broadcast(const tfc_elementwise_params *params, const tfc_broa
         params->activation.min > params->activation.max || params->left_shift < 0 || params->left_shift > 20) {
         return TFC_ARG_ERROR;
     }
-    for (int d = 0; d < 4; ++d) {
-        if (dims->shape[d] < 1 || dims->strides_a[d] < 0 || dims->strides_b[d] < 0) {
-            return TFC_ARG_ERROR;
-        }
+    if (!tfc_broadcast_dims_valid(dims)) {
+        return TFC_ARG_ERROR;
     }
     size_t out = 0;
     for (int32_t i0 = 0; i0 < dims->shape[0]; ++i0) {
         for (int32_t i1 = 0; i1 < dims->shape[1]; ++i1) {
             for (int32_t i2 = 0; i2 < dims->shape[2]; ++i2) {
                 for (int32_t i3 = 0; i3 < dims->shape[3]; ++i3) {
-                    const size_t ia = (size_t)i0 * (size_t)dims->strides_a[0] + (size_t)i1 * (size_t)dims->strides_a[1] +
-                                      (size_t)i2 * (size_t)dims->strides_a[2] + (size_t)i3 * (size_t)dims->strides_a[3];
-                    const size_t ib = (size_t)i0 * (size_t)dims->strides_b[0] + (size_t)i1 * (size_t)dims->strides_b[1] +
-                                      (size_t)i2 * (size_t)dims->strides_b[2] + (size_t)i3 * (size_t)dims->strides_b[3];
+                    const size_t ia = tfc_broadcast_offset(dims->strides_a, i0, i1, i2, i3);
+                    const size_t ib = tfc_broadcast_offset(dims->strides_b, i0, i1, i2, i3);
                     int32_t value = combine(params, a[ia], b[ib]) + params->output_offset;
                     value = value < params->activation.min ? params->activation.min : value;
                     value = value > params->activation.max ? params->activation.max : value;

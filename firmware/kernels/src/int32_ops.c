@@ -1,6 +1,7 @@
 /* int32 arithmetic, CAST and QUANTIZE: the index and mask computations of the builtin lowering. */
 #include <stddef.h>
 
+#include "broadcast_common.h"
 #include "tfc_kernels.h"
 
 static int32_t combine(tfc_int32_op op, int32_t a, int32_t b)
@@ -27,20 +28,16 @@ tfc_status tfc_binary_s32(tfc_int32_op op, const tfc_broadcast_dims *dims, const
     if (dims == NULL || a == NULL || b == NULL || output == NULL || op < TFC_INT32_ADD || op > TFC_INT32_MAX) {
         return TFC_ARG_ERROR;
     }
-    for (int d = 0; d < 4; ++d) {
-        if (dims->shape[d] < 1 || dims->strides_a[d] < 0 || dims->strides_b[d] < 0) {
-            return TFC_ARG_ERROR;
-        }
+    if (!tfc_broadcast_dims_valid(dims)) {
+        return TFC_ARG_ERROR;
     }
     size_t out = 0;
     for (int32_t i0 = 0; i0 < dims->shape[0]; ++i0) {
         for (int32_t i1 = 0; i1 < dims->shape[1]; ++i1) {
             for (int32_t i2 = 0; i2 < dims->shape[2]; ++i2) {
                 for (int32_t i3 = 0; i3 < dims->shape[3]; ++i3) {
-                    const size_t ia = (size_t)i0 * (size_t)dims->strides_a[0] + (size_t)i1 * (size_t)dims->strides_a[1] +
-                                      (size_t)i2 * (size_t)dims->strides_a[2] + (size_t)i3 * (size_t)dims->strides_a[3];
-                    const size_t ib = (size_t)i0 * (size_t)dims->strides_b[0] + (size_t)i1 * (size_t)dims->strides_b[1] +
-                                      (size_t)i2 * (size_t)dims->strides_b[2] + (size_t)i3 * (size_t)dims->strides_b[3];
+                    const size_t ia = tfc_broadcast_offset(dims->strides_a, i0, i1, i2, i3);
+                    const size_t ib = tfc_broadcast_offset(dims->strides_b, i0, i1, i2, i3);
                     if (op == TFC_INT32_DIV && b[ib] == 0) {
                         return TFC_ARG_ERROR;
                     }

@@ -70,24 +70,40 @@ static tfc_quant_multiplier multiplier_at(const int32_t *p)
     return m;
 }
 
+/* FULLY_CONNECTED's first 7 words: batches, input and output depth, offsets, activation range. */
+static void fc_at(const int32_t *p, tfc_fc_dims *dims, tfc_fc_params *params)
+{
+    dims->batches = p[0];
+    dims->input_depth = p[1];
+    dims->output_depth = p[2];
+    params->input_offset = p[3];
+    params->output_offset = p[4];
+    params->activation.min = p[5];
+    params->activation.max = p[6];
+}
+
+/* `count` (multiplier, shift) pairs, allocated; NULL when the words do not hold them. */
+static tfc_quant_multiplier *multipliers_at(const int32_t *p, int32_t words, int32_t count)
+{
+    if (count < 1 || words != 2 * count) {
+        return NULL;
+    }
+    tfc_quant_multiplier *m = malloc(sizeof *m * (size_t)count);
+    for (int32_t c = 0; m != NULL && c < count; ++c) {
+        m[c] = multiplier_at(p + 2 * c);
+    }
+    return m;
+}
+
 static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *buf, int8_t *out)
 {
     if (op == OP_FC && count >= 7) {
         tfc_fc_dims dims;
         tfc_fc_params params;
-        dims.batches = p[0];
-        dims.input_depth = p[1];
-        dims.output_depth = p[2];
-        params.input_offset = p[3];
-        params.output_offset = p[4];
-        params.activation.min = p[5];
-        params.activation.max = p[6];
-        if (count != 7 + 2 * dims.output_depth) {
+        fc_at(p, &dims, &params);
+        tfc_quant_multiplier *per_channel = multipliers_at(p + 7, count - 7, dims.output_depth);
+        if (per_channel == NULL) {
             return TFC_ARG_ERROR;
-        }
-        tfc_quant_multiplier *per_channel = malloc(sizeof *per_channel * (size_t)dims.output_depth);
-        for (int32_t c = 0; c < dims.output_depth; ++c) {
-            per_channel[c] = multiplier_at(p + 7 + 2 * c);
         }
         const tfc_status status = tfc_fully_connected_s8(&params, per_channel, &dims, buf[0], buf[1], buf[2], out);
         free(per_channel);
@@ -178,21 +194,12 @@ static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *
     if (op == OP_SPARSE_FC && count >= 14) {
         tfc_fc_dims dims;
         tfc_fc_params params;
-        dims.batches = p[0];
-        dims.input_depth = p[1];
-        dims.output_depth = p[2];
-        params.input_offset = p[3];
-        params.output_offset = p[4];
-        params.activation.min = p[5];
-        params.activation.max = p[6];
+        fc_at(p, &dims, &params);
         static const uint8_t empty = 0;
         const tfc_sparse_matrix m = sparse_at(p + 7, buf[1] != NULL ? buf[1] : (const void *)&empty);
-        if (count != 14 + 2 * dims.output_depth) {
+        tfc_quant_multiplier *per_channel = multipliers_at(p + 14, count - 14, dims.output_depth);
+        if (per_channel == NULL) {
             return TFC_ARG_ERROR;
-        }
-        tfc_quant_multiplier *per_channel = malloc(sizeof *per_channel * (size_t)dims.output_depth);
-        for (int32_t c = 0; c < dims.output_depth; ++c) {
-            per_channel[c] = multiplier_at(p + 14 + 2 * c);
         }
         const int32_t size = tfc_sparse_fully_connected_s8_get_buffer_size(&dims);
         int32_t *scratch = malloc(size > 0 ? (size_t)size : 1u);
