@@ -37,27 +37,47 @@ BUNDLE_FILES = frozenset({MODEL_FILE, MANIFEST_FILE, LABELS_FILE, TOKENIZER_FILE
 BUNDLE_OUTPUT = OutputKind("firmware bundle", MANIFEST_FORMAT, MANIFEST_FILE, BUNDLE_FILES)
 
 
+def default_ops(trained: TrainedModel) -> str:
+    """`custom` for a compressed model (its structures and sparse matrices stay small only as
+    TFC_ ops), `builtin` for an uncompressed one (any interpreter runs it)."""
+    return "custom" if trained.info.get("compression") else "builtin"
+
+
+def convert_graph(trained: TrainedModel, calibration: np.ndarray, ops: str) -> tuple[bytes, bytes]:
+    """(the .tflite a board gets, the same graph with its tensor names) for `ops`:
+    builtin: the TFLite converter's stock-op graph (both the same bytes);
+    custom: one fused TFC_ op per layer quantised by tfcompress (converters.custom_model) where
+    the lowering covers the encoder, else the builtin graph with its sparse matrices and
+    embedding bag rewritten into TFC_ ops (converters.custom_ops); names stripped for the board."""
+    if ops == "builtin":
+        data = convert_int8(trained.model, calibration)
+        return data, data
+    from converters import custom_model
+    from converters.custom_ops import fuse_embedding_bags, sparsify, strip_for_board
+
+    if custom_model.supports(trained):
+        named = custom_model.convert_custom(trained, calibration)
+    else:
+        named, _ = fuse_embedding_bags(sparsify(convert_int8(trained.model, calibration))[0])
+    return strip_for_board(named), named
+
+
 def convert_model(trained: TrainedModel, dataset: IntentDataset, out_dir: str | Path,
                   calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES, force: bool = False,
-                  ops: str = "builtin") -> dict:
+                  ops: str | None = None) -> dict:
     """Convert and write every artifact; returns the manifest. `out_dir` is checked before converting.
-    `ops="custom"` rewrites the graph into TFC_ ops (converters.custom_ops), bit for bit the same
-    outputs, which only tfcompress's runtimes run (eval --interpreter c)."""
+    `ops` (default: `default_ops`): see `convert_graph`; a `custom` model runs only in tfcompress's
+    runtimes (eval --interpreter c, the firmware)."""
     if calibration_samples < 1:
         raise OptionError("calibration_samples", calibration_samples, ">= 1")
+    ops = default_ops(trained) if ops is None else ops
     if ops not in OP_SETS:
         raise OptionError("ops", ops, f"one of {', '.join(OP_SETS)}")
     inputs = (trained.directory, *dataset.source_files())
     check_output(out_dir, BUNDLE_OUTPUT, inputs, force)
     calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts), calibration_samples)
-    data = convert_int8(trained.model, calibration)
-    named = None
-    if ops == "custom":
-        from converters.custom_ops import fuse_embedding_bags, sparsify, strip_for_board
-
-        data, _ = fuse_embedding_bags(sparsify(data)[0])
-        named = flatbuffer.summarize(data, MODEL_FILE)  # the per-layer byte count reads tensor names
-        data = strip_for_board(data)
+    data, named_data = convert_graph(trained, calibration, ops)
+    named = flatbuffer.summarize(named_data, MODEL_FILE) if named_data is not data else None
     summary = flatbuffer.summarize(data, MODEL_FILE)
     manifest = build_manifest(data, summary, trained, named, calibration_samples=len(calibration), op_set=ops)
     with fileio.staged_directory(out_dir, BUNDLE_OUTPUT, force, inputs) as staging:

@@ -10,16 +10,15 @@ for bit the same as the builtin ops it replaces:
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from converters.custom_model import pack_model
 from converters.flatbuffer import verify
 from tfcompress.reference.custom_ops import EMBEDDING_BAG, SPARSE_FULLY_CONNECTED, SPARSE_GATHER, encode_options
 from tfcompress.structures.sparse import SparseMatrix
 from tfcompress.tokenizer import PAD_ID
 
-FILE_IDENTIFIER = b"TFL3"
 _BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
 
@@ -120,9 +119,7 @@ def _pack(model) -> bytes:
         tensor.buffer = new_buffer[tensor.buffer]
     for entry in metadata:
         entry.buffer = new_buffer[entry.buffer]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
-    return bytes(builder.Output())
+    return pack_model(model)
 
 
 def _new_constant(model, graph, name: str, dtype: int, values: np.ndarray) -> int:

@@ -174,10 +174,11 @@ def train(dataset_spec, data_dir, out_dir, force, **options):
 @force_option
 @click.option("--dataset", "dataset_spec", default=None, help="Calibration data (default: the training set).")
 @data_dir_option
-@click.option("--ops", "op_set", type=click.Choice(OP_SETS), default=OP_SETS[0], show_default=True,
-              help="builtin: stock TFLite ops, for any interpreter; custom: tfcompress's TFC_ ops where they apply "
-                   "(sparse matrices, the embedding bag; docs/ops.md), the same outputs bit for bit, run by "
-                   "`eval --interpreter c`.")
+@click.option("--ops", "op_set", type=click.Choice(OP_SETS), default=None,
+              help="custom: one fused TFC_ op per compressed layer, quantised by tfcompress (docs/ops.md), run by "
+                   "`eval --interpreter c` and the firmware; builtin: stock TFLite ops for any interpreter, "
+                   "structured layers lowered to many ops and sparse matrices stored dense. "
+                   "[default: custom for a compressed model, else builtin]")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=DEFAULT_CALIBRATION_SAMPLES,
               show_default=True,
               help="Training examples that calibrate the int8 activation ranges.")
@@ -205,10 +206,12 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, op_set, calibrati
 @click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
 @data_dir_option
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
-@click.option("--interpreter", type=click.Choice(INTERPRETERS), default=GOLDEN, show_default=True,
+@click.option("--interpreter", type=click.Choice(INTERPRETERS), default=None,
               help="Kernels for the int8 model: tflm is the golden the board must match; litert-ref and litert "
                    "differ from it by one LSB on some outputs; c is the model compiled to C over tfcompress's "
-                   "kernels, equal to tflm, and the only one that runs --ops custom files (docs/interpreters.md).")
+                   "kernels, equal to the golden; reference is the integer NumPy spec, the golden of models with "
+                   "TFC_ ops, which only c and reference run (docs/interpreters.md). "
+                   f"[default: {GOLDEN}, or reference for a model with TFC_ ops]")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @_user_errors
 def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, as_json):

@@ -7,7 +7,11 @@
                   `tflm` by one LSB (see docs/interpreters.md); fast for accuracy numbers.
     litert        LiteRT's default path (XNNPACK), what a desktop app would use.
     c             the model compiled to C over tfcompress's kernels (converters.generated_c) and
-                  built for this machine: the code the boards run; equals `tflm` bit for bit.
+                  built for this machine: the code the boards run; equals `tflm` bit for bit on
+                  builtin ops, and `reference` on tfcompress's TFC_ ops.
+    reference     the integer NumPy reference (tfcompress.reference): the executable spec of
+                  every op, slow; the golden of a model with TFC_ ops, which TFLM and LiteRT
+                  cannot run without tfcompress's kernels registered.
 """
 
 from __future__ import annotations
@@ -16,8 +20,23 @@ import numpy as np
 
 from tfcompress.options import OptionError
 
-INTERPRETERS = ("tflm", "litert-ref", "litert", "c")
+INTERPRETERS = ("tflm", "litert-ref", "litert", "c", "reference")
 GOLDEN = "tflm"
+CUSTOM_GOLDEN = "reference"
+
+
+def custom_ops_of(model: bytes) -> list[str]:
+    """The TFC_ ops a .tflite uses (none for a builtin-op model)."""
+    if b"TFC_" not in bytes(model):
+        return []
+    from converters.flatbuffer import summarize
+
+    return sorted(name for name in summarize(bytes(model)).op_counts() if name.startswith("TFC_"))
+
+
+def golden_for(model: bytes) -> str:
+    """The interpreter whose outputs every other must equal: TFLM, or the reference for TFC_ ops."""
+    return CUSTOM_GOLDEN if custom_ops_of(model) else GOLDEN
 
 
 class Int8Runner:
@@ -27,16 +46,22 @@ class Int8Runner:
         if kind not in INTERPRETERS:
             raise OptionError("interpreter", kind, f"one of {', '.join(INTERPRETERS)}")
         self.kind = kind
-        if kind != "c" and b"TFC_" in bytes(model):
-            from converters.flatbuffer import summarize
+        custom = custom_ops_of(model) if kind not in ("c", "reference") else []
+        if custom:
+            from tfcompress.errors import TfcompressError
 
-            custom = sorted(name for name in summarize(bytes(model)).op_counts() if name.startswith("TFC_"))
-            if custom:
-                from tfcompress.errors import TfcompressError
+            raise TfcompressError(f"the model uses tfcompress's custom ops ({', '.join(custom)}), which {kind} "
+                                  "cannot run: evaluate it with --interpreter c (or reference)")
+        if kind == "reference":
+            from tfcompress.reference.interpreter import ReferenceInterpreter
 
-                raise TfcompressError(f"the model uses tfcompress's custom ops ({', '.join(custom)}), which {kind} "
-                                      "cannot run: evaluate it with --interpreter c")
-        if kind == "c":
+            self._reference = ReferenceInterpreter(bytes(model))
+            graph = self._reference.graph
+            spec = graph.tensors[graph.outputs[0]]
+            self.input_shape, self.output_shape = graph.tensors[graph.inputs[0]].shape, spec.shape
+            self.output_dtype = np.dtype(spec.dtype)
+            quant = {"scales": spec.scale, "zero_points": spec.zero_point}
+        elif kind == "c":
             from converters.generated_c import CModel
 
             self._c = CModel(model)
@@ -73,6 +98,8 @@ class Int8Runner:
         x = np.asarray(example).reshape(self.input_shape)
         if self.kind == "c":
             return self._c.invoke(x)[0]
+        if self.kind == "reference":
+            return self._reference.outputs(x)[0][0]
         if self.kind == "tflm":
             self._tflm.set_input(x, 0)
             self._tflm.invoke()

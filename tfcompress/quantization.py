@@ -31,25 +31,26 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return q, shift
 
 
-def multiply_by_quantized_multiplier(acc, q: int, shift: int, rounding: str = "double") -> np.ndarray:
-    """Scale int32 accumulators `acc` by (q, shift) with TFLite's integer rounding."""
+def multiply_by_quantized_multiplier(acc, q, shift, rounding: str = "double") -> np.ndarray:
+    """Scale int32 accumulators `acc` by (q, shift) with TFLite's integer rounding; `double`
+    rounding also takes arrays of q and shift that broadcast against `acc` (per channel)."""
     x = np.asarray(acc, dtype=np.int64)
+    q = np.asarray(q, np.int64) if rounding == "double" else q
     if rounding == "single":
         total = 31 - shift
         return (x * q + (1 << (total - 1))) >> total
     if rounding != "double":
         raise ValueError(f"rounding must be one of {ROUNDINGS}")
-    left, right = max(shift, 0), max(-shift, 0)
-    x = (x * (1 << left) + 2**31) % 2**32 - 2**31  # an int32 product in TFLM: it wraps
+    shift = np.asarray(shift, np.int64)  # one per element or per channel (broadcast), or one for all
+    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+    x = (x * np.left_shift(1, left) + 2**31) % 2**32 - 2**31  # an int32 product in TFLM: it wraps
     # SaturatingRoundingDoublingHighMul: round half away from zero, divide by 2**31.
     product = x * q
     nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
     high = np.where(nudged >= 0, nudged >> 31, -((-nudged) >> 31))  # C division truncates toward zero
     high = np.where((x == np.iinfo(np.int32).min) & (q == np.iinfo(np.int32).min), np.iinfo(np.int32).max, high)
-    if right == 0:
-        return high
-    # RoundingDivideByPOT: round half away from zero.
-    mask = (1 << right) - 1
+    # RoundingDivideByPOT: round half away from zero (a no-op for right == 0).
+    mask = np.left_shift(1, right) - 1
     remainder = high & mask
     threshold = (mask >> 1) + (high < 0)
     return (high >> right) + (remainder > threshold)

@@ -42,7 +42,7 @@ def test_dkp_ends_at_its_density(pooled_model, tiny_dataset):
     for name, m in matrices(compressed.model).items():
         if m.structure.kind == "dkp":
             assert m.nonzeros == round(m.structure.density * m.rows * m.cols)
-    assert any("densified" in n for n in report["notes"])
+    assert any("stored sparse by the custom ops" in n for n in report["notes"])
 
 
 def test_a_dataset_with_other_intents_is_refused(pooled_model):

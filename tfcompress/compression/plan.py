@@ -1,18 +1,20 @@
 """Choose a structure for every matrix of a model so the whole model meets a size target.
 
-Sizes are the bytes the deployed int8 model stores: one byte per weight value, four per bias
-(TFLite keeps int32 biases), and S's indices in the cheapest sparse format. Each compressible
+Sizes are the bytes the deployed int8 model stores (structures.spec): one byte per weight
+value, four per bias (int32), S's indices in the sparse format the kernels read, and the
+quantisation parameters of each matrix's op. Each compressible
 matrix gets a budget proportional to size ** allocation (1: the same ratio for all); the
 scale is found by bisection, so the plan is the largest (most accurate) one that fits.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 from tfcompress.errors import TfcompressError
-from tfcompress.structures.spec import Structure, sparse_storage_bytes
+from tfcompress.structures.spec import Structure, pruned_storage_bytes, sparse_storage_bytes
 from tfcompress.options import DEFAULT_ALLOCATION, DEFAULT_CMR, DEFAULT_DOPING_SHARE, METHODS
 
 MIN_COMPRESSIBLE = 2048  # matrices smaller than this stay dense by default
@@ -60,41 +62,53 @@ def _degenerate(candidate) -> bool:
     return min(a_in, b_in) == 1
 
 
-def _best_kronecker(budget, candidates):
+def _best_kronecker(budget, candidates, size):
+    """The candidate with the most parameters whose `size` (bytes) fits `budget`."""
     proper = [c for c in candidates if not _degenerate(c)] or candidates
-    fitting = [c for c in proper if c[2] <= budget]
+    fitting = [c for c in proper if size(c) <= budget]
     if not fitting:  # the smallest there is
-        return min(candidates, key=lambda c: (c[2], abs(c[0][0] * c[0][1] - c[1][0] * c[1][1])))
+        return min(candidates, key=lambda c: (size(c), abs(c[0][0] * c[0][1] - c[1][0] * c[1][1])))
     # most parameters within budget; among equals the most balanced factors
     return max(fitting, key=lambda c: (c[2], -abs(c[0][0] * c[0][1] - c[1][0] * c[1][1])))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _bytes(kind: str, rows: int, cols: int, lookup: bool, rank: int = 0, a=(0, 0), b=(0, 0)) -> int:
+    """Structure.storage_bytes, cached: the bisection asks for the same structures many times."""
+    return Structure(kind, rank=rank, a_shape=a, b_shape=b).storage_bytes(rows, cols, lookup=lookup)
+
+
 def structure_for_budget(method: str, rows: int, cols: int, budget: float, candidates=None,
-                         doping_share: float = DEFAULT_DOPING_SHARE, cmr: float = DEFAULT_CMR) -> Structure:
+                         doping_share: float = DEFAULT_DOPING_SHARE, cmr: float = DEFAULT_CMR,
+                         lookup: bool = False) -> Structure:
     """The largest structure of `method` whose storage fits `budget` bytes (else the smallest)."""
     if method in ("lmf", "hmf"):
         rank = 1
-        while rank < min(rows, cols) and Structure(method, rank=rank + 1).storage_bytes(rows, cols) <= budget:
+        while rank < min(rows, cols) and _bytes(method, rows, cols, lookup, rank + 1) <= budget:
             rank += 1
         return Structure(method, rank=rank)
     candidates = candidates if candidates is not None else kronecker_candidates(rows, cols)
+
+    def kp_size(c):
+        return _bytes("kp", rows, cols, lookup, 0, c[0], c[1])
+
     if method == "kp":
-        a, b, _ = _best_kronecker(budget, candidates)
+        a, b, _ = _best_kronecker(budget, candidates, kp_size)
         return Structure("kp", a_shape=a, b_shape=b)
     if method == "dkp":
-        a, b, params = _best_kronecker(budget * (1 - doping_share), candidates)
-        room, size = budget - params, rows * cols
-        nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= room, size)
-        return Structure("dkp", a_shape=a, b_shape=b, density=nnz / size, cmr=cmr)
+        a, b, _ = _best_kronecker(budget * (1 - doping_share), candidates, kp_size)
+        room, cells = budget - _bytes("dkp", rows, cols, lookup, 0, a, b), rows * cols  # S empty: its scale only
+        nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= room, cells)
+        return Structure("dkp", a_shape=a, b_shape=b, density=nnz / cells, cmr=cmr)
     raise ValueError(f"unknown method {method!r}")
 
 
-def sparsity_for_budget(rows: int, cols: int, budget: float) -> float:
-    """prune: the smallest sparsity whose sparse storage fits `budget` bytes (0 if dense fits)."""
-    if rows * cols <= budget:
+def sparsity_for_budget(rows: int, cols: int, budget: float, lookup: bool = False) -> float:
+    """prune: the smallest sparsity whose storage fits `budget` bytes (0 if dense fits)."""
+    if Structure().storage_bytes(rows, cols, lookup=lookup) <= budget:
         return 0.0
-    nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= budget, rows * cols)
-    return 1.0 - nnz / (rows * cols)
+    nnz = _largest_fitting(lambda k: pruned_storage_bytes(rows, cols, k, lookup) <= budget, rows * cols)
+    return 1.0 - max(nnz, 1) / (rows * cols)
 
 
 def _largest_fitting(fits, upper: int) -> int:
@@ -108,8 +122,9 @@ def _largest_fitting(fits, upper: int) -> int:
 
 def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, method: str, target_bytes: float,
                      only: set[str] | None = None, allocation: float = DEFAULT_ALLOCATION,
-                     **options) -> list[MatrixPlan]:
-    """Plan every matrix (name -> (rows, cols)); `fixed_bytes` is what stays as is (biases)."""
+                     lookups: frozenset[str] = frozenset(), **options) -> list[MatrixPlan]:
+    """Plan every matrix (name -> (rows, cols)); `fixed_bytes` is what stays as is (biases);
+    `lookups` names the matrices used by row (embedding tables), whose ops store other scales."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     if only and set(only) - set(shapes):
@@ -119,23 +134,24 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         if large and large != set(shapes):
             try:
                 return plan_compression(shapes, fixed_bytes, method, target_bytes, only=large,
-                                        allocation=allocation, **options)
+                                        allocation=allocation, lookups=lookups, **options)
             except TargetError:
                 pass
         only = set(shapes)
     names = [n for n in shapes if n in only]
     kp_candidates = {n: kronecker_candidates(*shapes[n]) for n in names} if method in ("kp", "dkp") else {}
-    fixed_bytes += sum(r * c for n, (r, c) in shapes.items() if n not in names)
+    fixed_bytes += sum(Structure().storage_bytes(r, c, lookup=n in lookups) for n, (r, c) in shapes.items()
+                       if n not in names)
 
     def choose(name: str, budget: float) -> MatrixPlan:
         rows, cols = shapes[name]
+        lookup = name in lookups
         if method == "prune":
-            sparsity = sparsity_for_budget(rows, cols, budget)
-            nnz = round((1 - sparsity) * rows * cols)
-            size = rows * cols if sparsity == 0 else sparse_storage_bytes(rows, cols, nnz)
-            return MatrixPlan(name, rows, cols, None, size, sparsity)
-        s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), **options)
-        return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols))
+            sparsity = sparsity_for_budget(rows, cols, budget, lookup)
+            nnz = round((1 - sparsity) * rows * cols)  # at least 1: a matrix of nothing is no layer
+            return MatrixPlan(name, rows, cols, None, pruned_storage_bytes(rows, cols, nnz, lookup), sparsity)
+        s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), lookup=lookup, **options)
+        return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols, lookup=lookup))
 
     def at_scale(scale: float) -> list[MatrixPlan]:
         # budget ~ size ** allocation: 1 gives every matrix the same ratio; below 1 small matrices

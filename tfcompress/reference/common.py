@@ -77,6 +77,12 @@ def requantize(x, q: int, shift: int) -> np.ndarray:
     return multiply_by_quantized_multiplier(np.asarray(x, np.int64), q, shift, "double")
 
 
+def requantize_channels(acc, multipliers) -> np.ndarray:
+    """`requantize` with one (q, shift) per channel, the last axis of `acc`."""
+    q, shift = (np.asarray(v, np.int64) for v in zip(*multipliers))
+    return multiply_by_quantized_multiplier(np.asarray(acc, np.int64), q, shift, "double")
+
+
 def clamp(x, lo: int, hi: int, dtype) -> np.ndarray:
     return np.clip(x, lo, hi).astype(dtype)
 

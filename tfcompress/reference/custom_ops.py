@@ -8,38 +8,15 @@ with the operator and field named. docs/ops.md specifies each op for other runti
 from __future__ import annotations
 
 import numpy as np
-from flatbuffers import flexbuffers
 
 from tfcompress.quantization import quantize_multiplier
 from tfcompress.reference.common import (INT8_MAX, INT8_MIN, OpError, OpReference, activation_range, clamp,
                                          requantize, tensor_scale, wrap_int32, zero_point)
+from tfcompress.reference.custom_options import (EMBEDDING_BAG, SPARSE_FULLY_CONNECTED, SPARSE_GATHER,
+                                                 encode_options, read_options)
 from tfcompress.reference.graph import Operator
+from tfcompress.reference.structured_ops import STRUCTURED_OPS
 from tfcompress.structures.sparse import SparseMatrix
-
-EMBEDDING_BAG = "TFC_EMBEDDING_BAG"
-SPARSE_GATHER = "TFC_SPARSE_GATHER"
-SPARSE_FULLY_CONNECTED = "TFC_SPARSE_FULLY_CONNECTED"
-VERSIONS = {EMBEDDING_BAG: 1, SPARSE_GATHER: 1, SPARSE_FULLY_CONNECTED: 1}
-
-
-def read_options(op: Operator, fields: dict[str, type]) -> dict:
-    """The op's flexbuffer options, checked: a map with `version` <= ours and every field of `fields`."""
-    try:
-        options = flexbuffers.Loads(op.custom_options) if op.custom_options else None
-    except Exception as err:  # flexbuffers raises several types on damaged bytes
-        raise OpError(op, f"custom_options is not a flexbuffer ({err})") from None
-    if not isinstance(options, dict):
-        raise OpError(op, "custom_options must be a flexbuffer map")
-    for name, kind in {"version": int, **fields}.items():
-        if name not in options:
-            raise OpError(op, f"custom_options has no {name!r}")
-        if not isinstance(options[name], kind) or isinstance(options[name], bool):
-            raise OpError(op, f"custom_options field {name!r} must be {kind.__name__}, got {options[name]!r}")
-    if not 1 <= options["version"] <= VERSIONS[op.name]:
-        raise OpError(op, f"version {options['version']} is not supported (this tfcompress reads up to "
-                          f"{VERSIONS[op.name]}); update tfcompress")
-    return options
-
 
 # -- TFC_EMBEDDING_BAG -------------------------------------------------------------------------
 
@@ -146,10 +123,6 @@ CUSTOM_OPS: dict[str, OpReference] = {
     EMBEDDING_BAG: OpReference(_embedding_bag_prepare, _embedding_bag_eval),
     SPARSE_GATHER: OpReference(_sparse_gather_prepare, _sparse_gather_eval),
     SPARSE_FULLY_CONNECTED: OpReference(_sparse_fc_prepare, _sparse_fc_eval),
+    **STRUCTURED_OPS,
 }
-
-
-def encode_options(op_name: str, **fields) -> bytes:
-    """The flexbuffer `custom_options` of a TFC_ op, with its current version."""
-    return bytes(flexbuffers.Dumps({"version": VERSIONS[op_name], **fields}))
-
+__all__ = ["CUSTOM_OPS", "EMBEDDING_BAG", "SPARSE_FULLY_CONNECTED", "SPARSE_GATHER", "encode_options"]

@@ -8,14 +8,12 @@ weights, the zero point for an embedding table), sorted by row then column, in o
 
 indices unsigned little-endian, each array as narrow as 1, 2 or 4 bytes allows (row: rows
 values, col: cols values, row_ptr: nnz + 1 values); values int8. `encode` writes the
-smaller of the two. The planner counts the cheapest of COO, CSR and a bitmap
-(`storage_bytes`); the kernels do not read bitmaps yet, so where a bitmap would be the
-smallest (densities above about 1/8) the artifact is larger than planned.
+smaller of the two, and the planner counts exactly that (`storage_bytes`): the formats the
+kernels read, and nothing else.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,15 +35,11 @@ def csr_bytes(rows: int, cols: int, nonzeros: int, value_bytes: int = 1) -> int:
     return nonzeros * (value_bytes + index_bytes(cols)) + (rows + 1) * index_bytes(nonzeros + 1)
 
 
-def bitmap_bytes(rows: int, cols: int, nonzeros: int, value_bytes: int = 1) -> int:
-    return nonzeros * value_bytes + math.ceil(rows * cols / 8)
-
-
 def storage_bytes(rows: int, cols: int, nonzeros: int, value_bytes: int = 1) -> int:
-    """What the planner counts for a sparse matrix: the cheapest of COO, CSR and a bitmap."""
+    """What the planner counts for a sparse matrix: the length of its `encode`d bytes."""
     if nonzeros == 0:
         return 0
-    return min(f(rows, cols, nonzeros, value_bytes) for f in (coo_bytes, csr_bytes, bitmap_bytes))
+    return min(coo_bytes(rows, cols, nonzeros, value_bytes), csr_bytes(rows, cols, nonzeros, value_bytes))
 
 
 def encoded_format(rows: int, cols: int, nonzeros: int) -> str:

@@ -20,6 +20,8 @@ import numpy as np
 from tfcompress.structures import sparse
 
 KINDS = ("dense", "lmf", "hmf", "kp", "dkp")
+SCALE_BYTES = 4  # a float32 scale in a TFC_ op's `scales` input
+CHANNEL_QUANTIZATION_BYTES = 12  # a builtin tensor's float32 scale and int64 zero point
 
 
 @dataclass(frozen=True)
@@ -80,13 +82,36 @@ class Structure:
             return kp
         return kp + (nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols))
 
-    def storage_bytes(self, rows: int, cols: int, value_bytes: int = 1, nonzeros: int | None = None) -> int:
-        """Bytes to store W: values at `value_bytes` each, and S's indices in the cheapest sparse format."""
+    def storage_bytes(self, rows: int, cols: int, value_bytes: int = 1, nonzeros: int | None = None,
+                      lookup: bool = False) -> int:
+        """Bytes the deployed op stores for W: values at `value_bytes` each, S's indices in the
+        sparse format the kernels read, and the quantisation parameters (`quantization_bytes`)."""
+        quantization = self.quantization_bytes(rows, cols, lookup)
         if self.kind != "dkp":
-            return self.parameter_count(rows, cols) * value_bytes
+            return self.parameter_count(rows, cols) * value_bytes + quantization
         nnz = nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols)
         kp = (int(np.prod(self.a_shape)) + int(np.prod(self.b_shape))) * value_bytes
-        return kp + sparse_storage_bytes(rows, cols, nnz, value_bytes)
+        return kp + sparse_storage_bytes(rows, cols, nnz, value_bytes) + quantization
+
+    def quantization_bytes(self, rows: int, cols: int, lookup: bool = False) -> int:
+        """The quantisation parameters of W's op (converters.custom_model): a dense matrix is a
+        builtin tensor with a float32 scale and an int64 zero point per output channel (one for
+        an embedding table); a structured one is a TFC_ op with one float32 scale per factor or
+        per factor column (docs/ops.md), plus its int16 intermediate's for a fully connected op."""
+        if self.kind == "dense":
+            return CHANNEL_QUANTIZATION_BYTES * (1 if lookup else cols)
+        (_, a_out), (_, b_out) = self.a_shape, self.b_shape
+        scales = {"lmf": 1 + cols, "hmf": 1 + 2 * cols, "kp": a_out + b_out, "dkp": a_out + b_out + 1}[self.kind]
+        return SCALE_BYTES * (scales + (0 if lookup else 1))
+
+
+def pruned_storage_bytes(rows: int, cols: int, nonzeros: int, lookup: bool = False) -> int:
+    """A pruned matrix as the converter stores it: sparse (TFC_SPARSE_*, one float32 scale per
+    output channel, one for a table) when that takes fewer value bytes than dense, else dense."""
+    packed = sparse_storage_bytes(rows, cols, nonzeros)
+    if 0 < nonzeros and packed < rows * cols:
+        return packed + SCALE_BYTES * (1 if lookup else cols)
+    return Structure().storage_bytes(rows, cols, lookup=lookup)
 
 
 def final_nonzeros(density: float, rows: int, cols: int) -> int:
