@@ -4,7 +4,7 @@ The TFLite converter does not quantise custom ops, so this module does what it w
 the Keras model over a calibration sample to take each activation's float range (and, for the
 fully connected ops, the range of their int16 intermediate), quantises every factor
 symmetrically to int8 (one scale per output column where the op allows it), and writes a
-clean all-int8 graph with the TFLite schema, each buffer 16-byte aligned. One op per layer:
+clean all-int8 graph with the TFLite schema, each buffer 4-byte aligned. One op per layer:
 
     embedding + pooling   TFC_EMBEDDING_BAG (dense), TFC_SPARSE_EMBEDDING_BAG (pruned) or
                           TFC_{LMF,HMF,KP,DKP}_EMBEDDING_BAG
@@ -29,7 +29,7 @@ from tfcompress.structures.sparse import SparseMatrix
 from tfcompress.tokenizer import PAD_ID
 
 FILE_IDENTIFIER = b"TFL3"
-BUFFER_ALIGNMENT = 16  # the schema's force_align for buffer data; TFLM reads constants in place
+BUFFER_ALIGNMENT = 4  # TFLM reads constants in place: int32 and float32 data must be naturally aligned
 INT8_LIMIT, INT16_LIMIT = 127, 32767
 ACTIVATIONS = {"linear": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU}
 
@@ -134,12 +134,12 @@ class GraphWriter:
         if self.codes[op.opcodeIndex].version < 4:  # per-channel int8 weights
             self.codes[op.opcodeIndex].version = 4
 
-    def finish(self, inputs: list[int], outputs: list[int], description: str) -> bytes:
+    def finish(self, inputs: list[int], outputs: list[int]) -> bytes:
         graph = schema.SubGraphT()
         graph.tensors, graph.operators = self.tensors, self.operators
         graph.inputs, graph.outputs = np.asarray(inputs, np.int32), np.asarray(outputs, np.int32)
         model = schema.ModelT()
-        model.version, model.description = 3, description.encode()
+        model.version = 3
         model.operatorCodes, model.subgraphs, model.buffers = self.codes, [graph], self.buffers
         return pack_model(model)
 
@@ -162,7 +162,8 @@ class _AlignedBuffer(schema.BufferT):
 
 
 def pack_model(model) -> bytes:
-    """The model as .tflite bytes, every buffer's data 16-byte aligned."""
+    """The model as .tflite bytes, every buffer's data BUFFER_ALIGNMENT-aligned (the schema asks 16 of
+    the TFLite converter for desktop SIMD; a board needs 4, and every 12 bytes count in a 10 kB model)."""
     aligned = []
     for buffer in model.buffers:
         copy = _AlignedBuffer()
@@ -182,6 +183,14 @@ class QuantizedActivation:
     scale: float
     zero_point: int
     values: np.ndarray  # the calibration sample's float values, [n, ...]
+
+
+def balanced(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(U D⁻¹, D V), D the peak of each column of U: the same product U V with every column of U at
+    the same magnitude, so U's one scale serves all its columns (they differ by the singular values)."""
+    peak = np.max(np.abs(u), axis=0)
+    peak = np.where(peak > 0, peak, 1.0)
+    return u / peak, v * peak[:, None]
 
 
 def _factor(writer, name, values, scale_axis):
@@ -221,13 +230,10 @@ def lower_embedding_bag(writer: GraphWriter, layer, ids: int, tokens: int, out: 
             writer.custom(EMBEDDING_BAG, [ids, table_tensor], [out.tensor], pad_id=PAD_ID)
         return
     inputs, scales, extra = [ids], [], {}
-    if kind == "lmf":
-        for tensor_name, values, axis in (("u", m.u.numpy(), None), ("v", m.v.numpy().T, 0)):
-            tensor, s = _factor(writer, f"{name}/{tensor_name}", values, axis)
-            inputs.append(tensor), scales.append(s)
-    elif kind == "hmf":
-        for tensor_name, values, axis in (("h", m.head.numpy(), 1), ("u", m.u.numpy(), None),
-                                          ("v", m.v.numpy().T, 0)):
+    if kind in ("lmf", "hmf"):
+        u, v = balanced(m.u.numpy(), m.v.numpy())
+        factors = ([("h", m.head.numpy(), 1)] if kind == "hmf" else []) + [("u", u, None), ("v", v.T, 0)]
+        for tensor_name, values, axis in factors:
             tensor, s = _factor(writer, f"{name}/{tensor_name}", values, axis)
             inputs.append(tensor), scales.append(s)
     else:
@@ -265,9 +271,9 @@ def lower_dense(writer: GraphWriter, layer, x: QuantizedActivation, out: Quantiz
         return
     inputs, scales, extra, tail = [x.tensor], [], {}, []
     if kind in ("lmf", "hmf"):
-        r, u = m.structure.rank, m.u.numpy()
+        r, (u, v) = m.structure.rank, balanced(m.u.numpy(), m.v.numpy())
         rest = flat_x[:, r:] if kind == "hmf" else flat_x
-        factors = ([("h", m.head.numpy().T, 0)] if kind == "hmf" else []) + [("u", u.T, None), ("v", m.v.numpy().T, 0)]
+        factors = ([("h", m.head.numpy().T, 0)] if kind == "hmf" else []) + [("u", u.T, None), ("v", v.T, 0)]
         quantized = {}
         for tensor_name, values, axis in factors:
             tensor, s = _factor(writer, f"{name}/{tensor_name}", values, axis)
@@ -276,7 +282,7 @@ def lower_dense(writer: GraphWriter, layer, x: QuantizedActivation, out: Quantiz
         s_t = intermediate_scale(rest @ u)
         first = s_x * quantized["h"].astype(np.float64) if kind == "hmf" else s_t * quantized["v"].astype(np.float64)
     else:
-        (a_in, a_out), (b_in, b_out) = m.structure.a_shape, m.structure.b_shape
+        (a_in, _), (b_in, b_out) = m.structure.a_shape, m.structure.b_shape
         a, b = m.a.numpy(), m.b.numpy()
         a_tensor, s_a = _factor(writer, f"{name}/a", a.T, 0)
         b_tensor, s_b = _factor(writer, f"{name}/b", b.T, 0)
@@ -342,4 +348,4 @@ def convert_custom(trained, calibration_ids: np.ndarray) -> bytes:
         out = quantized(layer.name if layer.name != "logits" else "logits", sample)
         lower_dense(writer, layer, x, out)
         x = out
-    return writer.finish([ids], [x.tensor], "tfcompress fused int8")
+    return writer.finish([ids], [x.tensor])

@@ -16,10 +16,23 @@ PARETO_OUTPUT = OutputKind("Pareto results file", "tfcompress-pareto")
 
 
 def _int8_metrics(trained: TrainedModel, dataset: IntentDataset, interpreter: str) -> dict:
+    """Float and int8 test metrics, the int8 model with builtin ops (run on `interpreter`) and with
+    custom ops (`convert`'s default for compressed models, run on its golden, the integer reference),
+    each with its .tflite bytes and operator count."""
+    from converters.bundle import convert_graph
+    from converters.flatbuffer import summarize
+    from converters.tflite import representative_sample
     from tfcompress.evaluation import evaluate_float_and_int8
 
-    result = evaluate_float_and_int8(trained, None, dataset, "test", interpreter)  # converted in memory
-    return {"float": result["float"], "int8": result["int8"], "tflite_bytes": result["tflite_bytes"]}
+    calibration = representative_sample(trained.tokenizer.encode_batch(dataset.train.texts))
+    result, ops = {}, {}
+    for op_set, runner in (("builtin", interpreter), ("custom", None)):
+        model = convert_graph(trained, calibration, op_set)[0]
+        result = evaluate_float_and_int8(trained, model, dataset, "test", runner)
+        ops[op_set] = {"tflite_bytes": len(model), "operators": len(summarize(model).operators),
+                       "interpreter": result["interpreter"], "int8": result["int8"]}
+    return {"float": result["float"], "int8": ops["builtin"]["int8"], "tflite_bytes": ops["builtin"]["tflite_bytes"],
+            "ops": ops}
 
 
 def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHODS, epochs: int = 30,
@@ -46,23 +59,33 @@ def pareto(trained: TrainedModel, dataset: IntentDataset, ratios, methods=METHOD
                **_int8_metrics(compressed, dataset, interpreter),
                "seconds": round(time.monotonic() - started, 1)}
         results["runs"].append(run)
-        log(f"{dataset.name} {options.target_ratio:g}x {options.method}: {run['bytes']:,} bytes, "
-            f"float {run['float']['accuracy']:.4f}, int8 {run['int8']['accuracy']:.4f} ({run['seconds']} s)")
+        log(f"{dataset.name} {options.target_ratio:g}x {options.method}: {run['bytes']:,} bytes planned, "
+            f"{run['ops']['custom']['tflite_bytes']:,} in custom ops; float {run['float']['accuracy']:.4f}, int8 "
+            f"{run['ops']['custom']['int8']['accuracy']:.4f} custom, {run['int8']['accuracy']:.4f} builtin "
+            f"({run['seconds']} s)")
         if out_path:
             fileio.write_json(out_path, results)
     return results
 
 
 def format_pareto(results: dict) -> str:
-    """A markdown table: one row per method and ratio, the baseline first."""
+    """A markdown table: one row per method and ratio, the baseline first; bytes are the planner's
+    count and each op set's .tflite (with its operator count), int8 accuracy for each op set."""
     oos = "in_scope_accuracy" in results["baseline"]["float"]
-    head = "| ratio | method | bytes | float acc | int8 acc |" + (" float in-scope | int8 in-scope |" if oos else "")
+    head = ("| ratio | method | planned bytes | custom .tflite (ops) | builtin .tflite (ops) | float acc "
+            "| int8 custom | int8 builtin |" + (" float in-scope | int8 custom in-scope |" if oos else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
 
     def row(label, method, run):
-        cells = [label, method, f"{run['bytes']:,}", f"{run['float']['accuracy']:.2%}", f"{run['int8']['accuracy']:.2%}"]
+        ops = run.get("ops", {})
+        custom, builtin = ops.get("custom"), ops.get("builtin", {"tflite_bytes": run["tflite_bytes"], "operators": "?",
+                                                                  "int8": run["int8"]})
+        size = lambda o: f"{o['tflite_bytes']:,} ({o['operators']})" if o else "–"  # noqa: E731
+        cells = [label, method, f"{run['bytes']:,}", size(custom), size(builtin), f"{run['float']['accuracy']:.2%}",
+                 f"{custom['int8']['accuracy']:.2%}" if custom else "–", f"{builtin['int8']['accuracy']:.2%}"]
         if oos:
-            cells += [f"{run['float']['in_scope_accuracy']:.2%}", f"{run['int8']['in_scope_accuracy']:.2%}"]
+            cells += [f"{run['float']['in_scope_accuracy']:.2%}",
+                      f"{custom['int8']['in_scope_accuracy']:.2%}" if custom else "–"]
         return "| " + " | ".join(cells) + " |"
 
     lines.append(row("1x", "uncompressed", results["baseline"]))

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.tflite import convert_int8
+from tests.helpers import tiny_ratio
 from tfcompress.artifacts import TrainedModel
 from tfcompress.cli import main
 from tfcompress.compression.compress import CompressOptions, compress_model, format_report, model_bytes
@@ -18,10 +19,10 @@ from tfcompress.models import matrices
 
 @pytest.mark.parametrize("method", ["dkp", "kp", "hmf", "lmf", "prune", "small"])
 def test_every_method_meets_the_target_and_reports(method, pooled_model, tiny_dataset, tmp_path):
-    options = CompressOptions(method=method, target_ratio=3, epochs=2, patience=2)
+    options = CompressOptions(method=method, target_ratio=tiny_ratio(method), epochs=2, patience=2)
     compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)
     assert report["compressed_bytes"] <= report["target_bytes"]
-    assert report["ratio"] >= 3 * 0.999
+    assert report["ratio"] >= options.target_ratio * 0.999
     if method not in ("prune", "small"):
         assert model_bytes(compressed.model)[0] == report["compressed_bytes"]
         kinds = {m.structure.kind for m in matrices(compressed.model).values()}
@@ -82,7 +83,7 @@ def test_cli_compress_and_unreachable_target(pooled_model, tiny_dataset_dir, tmp
     pooled_model.save(tmp_path / "m")
     runner = CliRunner()
     result = runner.invoke(main, ["compress", str(tmp_path / "m"), "--out", str(tmp_path / "c"), "--method", "lmf",
-                                  "--target", "3x", "--epochs", "1"])
+                                  "--target", "2x", "--epochs", "1"])
     assert result.exit_code == 0, result.output
     assert "lmf:" in result.output and "test accuracy" in result.output
     assert "planning lmf" in result.output and "low rank" in result.output
@@ -103,7 +104,7 @@ def test_cli_compress_and_unreachable_target(pooled_model, tiny_dataset_dir, tmp
 @pytest.mark.parametrize("method", ["prune", "dkp"])
 def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
     before = [w.copy() for w in pooled_model.model.get_weights()]
-    compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=3, epochs=1), verbose=0,
+    compress_model(pooled_model, tiny_dataset, CompressOptions(method=method, target_ratio=2, epochs=1), verbose=0,
                    measure_tflite=False)
     for old, new in zip(before, pooled_model.model.get_weights()):
         np.testing.assert_array_equal(old, new)
@@ -111,7 +112,7 @@ def test_the_source_model_is_left_untouched(method, pooled_model, tiny_dataset):
 
 def test_vocab_size_keeps_the_most_frequent_words(pooled_model, tiny_dataset):
     compressed, report = compress_model(pooled_model, tiny_dataset,
-                                        CompressOptions(method="lmf", target_ratio=3, epochs=1, vocab_size=10),
+                                        CompressOptions(method="lmf", target_ratio=2, epochs=1, vocab_size=10),
                                         verbose=0, measure_tflite=False)
     assert compressed.tokenizer.vocab == pooled_model.tokenizer.vocab[:8]
     assert matrices(compressed.model)["embedding"].rows == compressed.config.vocab_size == 10

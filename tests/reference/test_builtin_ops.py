@@ -7,6 +7,7 @@ for bit; the test asserts that every op type of the model was checked.
 import numpy as np
 import pytest
 
+from tests.helpers import tiny_ratio
 from tfcompress.reference.interpreter import ReferenceInterpreter
 
 
@@ -35,7 +36,8 @@ def model_and_ids(request, pooled_bundle, pooled_model, lstm_tflite, lstm_model,
     from tfcompress.compression.compress import compress_model
     from tfcompress.options import CompressOptions
 
-    compressed, _ = compress_model(pooled_model, tiny_dataset, CompressOptions(method=request.param, target_ratio=3,
+    compressed, _ = compress_model(pooled_model, tiny_dataset, CompressOptions(method=request.param,
+                                                                               target_ratio=tiny_ratio(request.param),
                                                                                epochs=1), verbose=0,
                                    measure_tflite=False)
     model = convert_int8(compressed.model, compressed.tokenizer.encode_batch(tiny_dataset.train.texts[:50]))
