@@ -19,6 +19,7 @@ from flatbuffers import flexbuffers
 from tfcompress.errors import ModelFileError
 from tfcompress.reference.common import OpError
 from tfcompress.reference.custom_ops import SPARSE_FULLY_CONNECTED, SPARSE_GATHER
+from tfcompress.reference.custom_options import STRUCTURED_EMBEDDING_BAG, STRUCTURED_FULLY_CONNECTED
 from tfcompress.reference.graph import Operator, TensorSpec, read_graph
 from tfcompress.reference.interpreter import ReferenceInterpreter
 from tfcompress.structures.sparse import encoded_format, index_bytes
@@ -230,17 +231,26 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
         e.body.append("    }")
     elif op.name in (SPARSE_GATHER, SPARSE_FULLY_CONNECTED):
         _emit_sparse(e, k, op, p, ins, x, y)
+    elif op.name in STRUCTURED_FULLY_CONNECTED.values():
+        _emit_structured_fc(e, k, op, p, ins, x, y)
+    elif op.name in STRUCTURED_EMBEDDING_BAG.values():
+        _emit_structured_bag(e, k, op, p, ins, x, y)
     else:
         raise OpError(op, "the generated C has no kernel for this operator")
 
 
-def _sparse_matrix_init(op: Operator, packed: str, background: int) -> tuple[str, dict]:
-    options = flexbuffers.Loads(op.custom_options)
-    rows, cols, nnz = options["rows"], options["cols"], options["nnz"]
+def _sparse_init(rows: int, cols: int, nnz: int, packed: str, background: int) -> str:
+    """A tfc_sparse_matrix initialiser for the packed bytes `packed` (tfcompress.structures.sparse)."""
     fmt = encoded_format(rows, cols, nnz)
     row_bytes = index_bytes(rows) if fmt == "coo" else index_bytes(nnz + 1)
     return (f"{{{rows}, {cols}, {nnz}, TFC_SPARSE_{fmt.upper()}, {row_bytes}, {index_bytes(cols)}, {background}, "
-            f"{packed}}}", options)
+            f"{packed}}}")
+
+
+def _sparse_matrix_init(op: Operator, packed: str, background: int) -> tuple[str, dict]:
+    """The sparse matrix of an op whose options say its rows, cols and nnz."""
+    options = flexbuffers.Loads(op.custom_options)
+    return _sparse_init(options["rows"], options["cols"], options["nnz"], packed, background), options
 
 
 def _emit_sparse(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
@@ -261,6 +271,125 @@ def _emit_sparse(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
     bias = x[2] if op.inputs[2] >= 0 else "NULL"
     e.call(k, f"tfc_sparse_fully_connected_s8(&{var}_p, {mult}, &{var}_d, {x[0]}, &{var}_m, {bias}, "
               f"{e.prefix}_{var}_scratch, {y})")
+    e.body.append("    }")
+
+
+def _one_multiplier(op: Operator, pairs) -> str:
+    """A part with one scale for the tensor (a sparse S): the reference repeats its multiplier per channel."""
+    if len(set(pairs)) != 1:
+        raise OpError(op, "the generated C takes one multiplier for the sparse part")
+    return f"{{{pairs[0][0]}, {pairs[0][1]}}}"
+
+
+def _packed_sparse(e: _Emitter, op: Operator, j: int) -> str:
+    """The packed bytes of the sparse input j; an input left out (nnz 0) points at one byte
+    nothing reads, as the kernels take no NULL matrix."""
+    if op.inputs[j] >= 0:
+        return e.tensor(op.inputs[j])
+    name = f"{e.prefix}_no_entries"
+    if f"static const uint8_t {name}[1] = {{0}};" not in e.declarations:
+        e.declarations.append(f"static const uint8_t {name}[1] = {{0}};")
+    return name
+
+
+def _scratch(e: _Emitter, var: str, ctype: str, count: int) -> str:
+    """A static scratch array of `count` elements (the kernel's *_get_buffer_size formula); the
+    call checks it against *_get_buffer_size first, so a formula that drifted refuses the op
+    instead of overrunning the array."""
+    name = f"{e.prefix}_{var}_scratch"
+    e.declarations.append(f"static {ctype} {name}[{max(count, 1)}];")
+    return name
+
+
+def _call_with_scratch(e: _Emitter, k: int, function: str, dims: str, scratch: str, args: str) -> None:
+    e.body.append(f"        if ({function}_get_buffer_size(&{dims}) > (int32_t)sizeof {scratch}) {{\n"
+                  f"            return {k + 1};\n        }}")
+    e.call(k, f"{function}({args})")
+
+
+def _emit_structured_fc(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
+    """TFC_{LMF,HMF,KP,DKP}_FULLY_CONNECTED: inputs x, the factors, bias, scales[, s]."""
+    var, kind = f"op{k}", p["kind"]
+    factors = 3 if kind == "hmf" else 2
+    batches, rows, cols = _count(ins[0]) // p["rows"], p["rows"], p["cols"]
+    function = f"tfc_{kind}_fully_connected_s8"
+    bias = x[1 + factors]
+    e.body.append(f"    {{\n        const tfc_fc_params {var}_p = {{{-p['x_zero']}, {p['out_zero']}, "
+                  f"{{{p['range'][0]}, {p['range'][1]}}}}};")
+    if kind in ("lmf", "hmf"):
+        rank = p["u"].shape[0]
+        head = e.multipliers(f"{var}_head", p["parts"][0]) if kind == "hmf" else "NULL"
+        low_rank = e.multipliers(f"{var}_low_rank", p["parts"][-1])
+        scratch = _scratch(e, var, "int16_t", rank)
+        q, shift = p["stage1"][0]
+        e.body.append(f"        const tfc_mf_fc_dims {var}_d = {{{batches}, {rows}, {cols}, {rank}}};\n"
+                      f"        const tfc_mf_fc_quant {var}_q = {{{{{q}, {shift}}}, {head}, {low_rank}}};")
+        args = ", ".join(x[j] for j in range(1 + factors))
+        _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                           f"&{var}_p, &{var}_q, &{var}_d, {args}, {bias}, {scratch}, {y}")
+    else:
+        (a_out, a_in), (b_out, b_in) = p["a"].shape, p["b"].shape
+        stage1 = e.multipliers(f"{var}_stage1", p["stage1"])
+        kron = e.multipliers(f"{var}_kron", p["parts"][0])
+        sparse = _one_multiplier(op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
+        e.body.append(f"        const tfc_kp_fc_dims {var}_d = {{{batches}, {rows}, {cols}, {a_out}, {a_in}, "
+                      f"{b_out}, {b_in}}};\n        const tfc_kp_fc_quant {var}_q = {{{stage1}, {kron}, {sparse}}};")
+        if kind == "kp":
+            scratch = _scratch(e, var, "int16_t", a_in * b_out)
+            _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                               f"&{var}_p, &{var}_q, &{var}_d, {x[0]}, {x[1]}, {x[2]}, {bias}, {scratch}, {y}")
+        else:
+            nnz = flexbuffers.Loads(op.custom_options)["nnz"]
+            s_init = _sparse_init(rows, cols, nnz, _packed_sparse(e, op, 5), 0)
+            e.body.append(f"        const tfc_sparse_matrix {var}_s = {s_init};")
+            # output_depth int32, then a_in * b_out int16 (tfc_dkp_fully_connected_s8_get_buffer_size)
+            scratch = _scratch(e, var, "int32_t", cols + -(-a_in * b_out // 2))
+            _call_with_scratch(e, k, function, f"{var}_d", scratch, f"&{var}_p, &{var}_q, &{var}_d, {x[0]}, {x[1]}, "
+                                                                  f"{x[2]}, &{var}_s, {bias}, {scratch}, {y}")
+    e.body.append("    }")
+
+
+def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
+    """TFC_{LMF,HMF,KP,DKP,SPARSE}_EMBEDDING_BAG: inputs ids, the dense factors, scales[, s]."""
+    var, kind = f"op{k}", p["kind"]
+    vocab, depth, tokens = p["vocab"], p["depth"], ins[0].shape[1]
+    function = f"tfc_{kind}_embedding_bag_s8"
+    e.body.append(f"    {{\n        const tfc_structured_bag_params {var}_p = {{{p['out_zero']}, {p['pad']}}};")
+    if kind in ("lmf", "hmf"):
+        rank = p["v"].shape[1]
+        head = e.multipliers(f"{var}_head", p["parts"][0]) if kind == "hmf" else "NULL"
+        low_rank = e.multipliers(f"{var}_low_rank", p["parts"][-1])
+        scratch = _scratch(e, var, "int32_t", rank + (depth if kind == "hmf" else 0))
+        e.body.append(f"        const tfc_mf_bag_dims {var}_d = {{{vocab}, {depth}, {tokens}, {rank}}};\n"
+                      f"        const tfc_mf_bag_quant {var}_q = {{{head}, {low_rank}}};")
+        args = ", ".join(x[j] for j in range(4 if kind == "hmf" else 3))
+        _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                           f"&{var}_p, &{var}_q, &{var}_d, {args}, {scratch}, {y}")
+    elif kind in ("kp", "dkp"):
+        (a_in, a_out), (b_in, b_out) = p["a"].shape, p["b"].shape
+        kron = e.multipliers(f"{var}_kron", p["parts"][0])
+        sparse = _one_multiplier(op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
+        scratch = _scratch(e, var, "int32_t", depth * (2 if kind == "dkp" else 1))
+        e.body.append(f"        const tfc_kp_bag_dims {var}_d = {{{vocab}, {depth}, {tokens}, {a_in}, {a_out}, "
+                      f"{b_in}, {b_out}}};\n        const tfc_kp_bag_quant {var}_q = {{{kron}, {sparse}}};")
+        if kind == "kp":
+            _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                               f"&{var}_p, &{var}_q, &{var}_d, {x[0]}, {x[1]}, {x[2]}, {scratch}, {y}")
+        else:
+            nnz = flexbuffers.Loads(op.custom_options)["nnz"]
+            s_init = _sparse_init(vocab, depth, nnz, _packed_sparse(e, op, 4), 0)
+            e.body.append(f"        const tfc_sparse_matrix {var}_s = {s_init};")
+            _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                               f"&{var}_p, &{var}_q, &{var}_d, {x[0]}, {x[1]}, {x[2]}, &{var}_s, {scratch}, {y}")
+    else:
+        nnz = flexbuffers.Loads(op.custom_options)["nnz"]
+        scratch = _scratch(e, var, "int32_t", depth)
+        s_init = _sparse_init(vocab, depth, nnz, _packed_sparse(e, op, 2), 0)
+        e.body.append(f"        const tfc_embedding_bag_dims {var}_d = {{{vocab}, {depth}, {tokens}}};\n"
+                      f"        const tfc_sparse_matrix {var}_s = {s_init};")
+        _call_with_scratch(e, k, function, f"{var}_d", scratch,
+                           f"&{var}_p, (tfc_quant_multiplier){_one_multiplier(op, p['parts'][0])}, &{var}_d, {x[0]}, "
+                           f"&{var}_s, {scratch}, {y}")
     e.body.append("    }")
 
 

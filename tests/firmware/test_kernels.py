@@ -17,7 +17,10 @@ from tfcompress.reference.graph import Operator, TensorSpec
 KERNELS = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
 OP_CODES = {"FULLY_CONNECTED": 1, "MEAN": 2, "ADD": 3, "SUB": 4, "MUL": 5, "LOOKUP": 6, "TFC_EMBEDDING_BAG": 7,
             "BINARY_S32": 8, "STRIDED_COPY": 9, "GATHER_ROWS": 10, "QUANTIZE_F32": 11, "CAST_S32_F32": 12,
-            "TFC_SPARSE_GATHER": 13, "TFC_SPARSE_FULLY_CONNECTED": 14}
+            "TFC_SPARSE_GATHER": 13, "TFC_SPARSE_FULLY_CONNECTED": 14,
+            "TFC_LMF_FULLY_CONNECTED": 15, "TFC_HMF_FULLY_CONNECTED": 16, "TFC_KP_FULLY_CONNECTED": 17,
+            "TFC_DKP_FULLY_CONNECTED": 18, "TFC_LMF_EMBEDDING_BAG": 19, "TFC_HMF_EMBEDDING_BAG": 20,
+            "TFC_KP_EMBEDDING_BAG": 21, "TFC_DKP_EMBEDDING_BAG": 22, "TFC_SPARSE_EMBEDDING_BAG": 23}
 RELU = 1
 
 
@@ -347,3 +350,332 @@ def test_damaged_sparse_data_is_refused_not_read_past(driver):
     fc = ("TFC_SPARSE_FULLY_CONNECTED", [1, 1, 4, 0, 0, -128, 127, *coo, *[1 << 30, 0] * 4],
           [np.zeros(1, np.int8), np.frombuffer(bad_col, np.uint8), None], 4)
     assert [status for status, _ in run_cases(driver, [gather, fc])] == [-1, -1]
+
+
+# -- the fused structured ops (tfcompress/reference/structured_ops.py) -------------------------------
+
+def _int8(rng, shape, extreme=False):
+    """Random int8 factor values; `extreme`: all -128 or 127, for the largest sums."""
+    if extreme:
+        return np.full(shape, rng.choice([-128, 127]), np.int8)
+    return rng.integers(-128, 128, shape, dtype=np.int8)
+
+
+def _positive(rng, n, lo=0.002, hi=0.02):
+    return rng.uniform(lo, hi, n).astype(np.float32)
+
+
+def _sparse_factor(rng, rows, cols, nnz):
+    """(words for the driver, packed uint8, dense int8) of a random background-0 sparse matrix."""
+    matrix, dense = _random_sparse(rng, rows, cols, nnz)
+    return _sparse_words(matrix), np.frombuffer(matrix.encode(), np.uint8), dense
+
+
+def _structured_prepared(name, ins, outs, **options):
+    from tfcompress.reference.custom_ops import CUSTOM_OPS
+    from tfcompress.reference.custom_options import encode_options
+
+    op = Operator(0, name, tuple(t.index if t is not None else -1 for t in ins), tuple(t.index for t in outs), {},
+                  True, encode_options(name, **options))
+    impl = CUSTOM_OPS[name]
+    return impl, impl.prepare(op, list(ins), list(outs))
+
+
+def _one_multiplier(pairs):
+    """A part whose scale is one for the tensor (S): the reference repeats it per channel."""
+    assert len(set(pairs)) == 1
+    return list(pairs[0])
+
+
+def structured_fc_case(rng, kind, x_shape, cols, *, rank=None, a=None, b=None, nnz=0, x_zero=0, out_zero=0,
+                       activation=0, bias=True, t_headroom=1.0, out_headroom=1.0, extreme=False, x=None):
+    """A TFC_{kind}_FULLY_CONNECTED case: the driver's words and buffers, and the reference's output.
+    `t_headroom` / `out_headroom` below 1 choose scales that saturate the int16 intermediate / the
+    output; `a` = (a_out, a_in), `b` = (b_out, b_in) for KP and DKP."""
+    from tfcompress.reference.custom_options import STRUCTURED_FULLY_CONNECTED
+
+    name = STRUCTURED_FULLY_CONNECTED[kind]
+    rows = x_shape[-1]
+    s_x = float(rng.uniform(0.005, 0.1))
+    if x is None:
+        x = rng.integers(-128, 128, x_shape, dtype=np.int8)
+    xo = x.reshape(-1, rows).astype(np.int64) - x_zero
+    factors, scale_parts, sparse, dense_w = [], [], None, None
+    if kind in ("lmf", "hmf"):
+        head_rows = rank if kind == "hmf" else 0
+        u, v = _int8(rng, (rank, rows - head_rows), extreme), _int8(rng, (cols, rank), extreme)
+        s_u, s_v = _positive(rng, 1), _positive(rng, cols)
+        stage1 = xo[:, head_rows:] @ u.T.astype(np.int64) * float(s_x * s_u[0])
+        if kind == "hmf":
+            h, s_h = _int8(rng, (cols, rank), extreme), _positive(rng, cols)
+            factors, scale_parts = [h, u, v], [s_h, s_u, s_v]
+        else:
+            factors, scale_parts = [u, v], [s_u, s_v]
+        low_rank = (u.T * s_u.astype(np.float64)) @ (v.T * s_v.astype(np.float64))
+        dense_w = np.vstack([(h.T * s_h.astype(np.float64)), low_rank]) if kind == "hmf" else low_rank
+    else:
+        (a_out, a_in), (b_out, b_in) = a, b
+        fa, fb = _int8(rng, (a_out, a_in), extreme), _int8(rng, (b_out, b_in), extreme)
+        s_a, s_b = _positive(rng, a_out, 0.01, 0.05), _positive(rng, b_out, 0.01, 0.05)
+        factors, scale_parts = [fa, fb], [s_a, s_b]
+        padded = np.zeros((len(xo), a_in * b_in), np.int64)
+        padded[:, :rows] = xo
+        stage1 = (padded.reshape(-1, a_in, b_in) @ fb.T.astype(np.int64)) * (s_x * s_b.astype(np.float64))
+        dense_w = np.kron((fa * s_a[:, None].astype(np.float64)).T,
+                          (fb * s_b[:, None].astype(np.float64)).T)[:rows, :cols]
+        if kind == "dkp":
+            words, packed, s_dense = _sparse_factor(rng, rows, cols, nnz)
+            s_s = _positive(rng, 1)
+            scale_parts.append(s_s)
+            sparse = (words, packed)
+            dense_w = dense_w + s_dense * float(s_s[0])
+    peak = float(np.max(np.abs(stage1))) if stage1.size else 0.0
+    s_t = np.float32(peak / 32767 * t_headroom) if peak > 0 else np.float32(1.0)
+    scales = np.concatenate([*scale_parts, [s_t]]).astype(np.float32)
+    y = (xo * s_x) @ dense_w
+    out_scale = max(float(np.max(np.abs(y))), 1e-3) / 120 * out_headroom
+    out_shape = (*x_shape[:-1], cols)
+    n_in = 1 + len(factors)
+    bias_values = rng.integers(-(1 << 14), 1 << 14, cols).astype(np.int32) if bias else None
+    ins = [spec(0, x_shape, scale=s_x, zero=x_zero),
+           *[spec(1 + k, f.shape, data=f) for k, f in enumerate(factors)],
+           spec(n_in, (cols,), np.int32, data=bias_values) if bias else None,
+           spec(n_in + 1, scales.shape, np.float32, data=scales)]
+    if sparse is not None:
+        ins.append(spec(n_in + 2, sparse[1].shape, np.uint8, data=sparse[1]))
+    out = spec(n_in + 3, out_shape, scale=out_scale, zero=out_zero)
+    options = {"fused_activation": activation, **({"nnz": nnz} if kind == "dkp" else {})}
+    impl, p = _structured_prepared(name, ins, [out], **options)
+    expected = impl.eval(p, [x, *factors, bias_values, scales])
+    batches = int(np.prod(x_shape[:-1], dtype=np.int64))
+    params = [batches, rows, cols, -x_zero, out_zero, *p["range"]]
+    if kind in ("lmf", "hmf"):
+        params += [rank, *p["stage1"][0]] + [w for part in p["parts"] for w in _multiplier_words(part)]
+        buffers = [x, *factors, bias_values]
+    else:
+        params += [*a, *b]
+        if kind == "dkp":
+            params += [*sparse[0], *_one_multiplier(p["parts"][1])]
+        params += _multiplier_words(p["stage1"]) + _multiplier_words(p["parts"][0])
+        buffers = [x, fa, fb, *([sparse[1]] if kind == "dkp" else []), bias_values]
+    return (name, params, buffers, expected.size), expected
+
+
+def _random_structured_fc(rng, kind):
+    rows, cols = int(rng.integers(2, 120)), int(rng.integers(1, 70))
+    x_shape = [(rows,), (int(rng.integers(1, 4)), rows), (2, int(rng.integers(1, 3)), rows)][int(rng.integers(3))]
+    shape = {}
+    if kind in ("lmf", "hmf"):
+        shape["rank"] = int(rng.integers(1, rows if kind == "hmf" else 40))
+    else:
+        a_in = int(rng.integers(1, rows + 1))
+        a_out = int(rng.integers(1, cols + 1))
+        shape["a"] = (a_out, a_in)
+        shape["b"] = (-(-cols // a_out) + int(rng.integers(0, 2)), -(-rows // a_in) + int(rng.integers(0, 2)))
+        if kind == "dkp":
+            shape["nnz"] = int(rng.integers(0, rows * cols // 3 + 1))
+    return structured_fc_case(rng, kind, x_shape, cols, **shape, x_zero=int(rng.integers(-128, 128)),
+                              out_zero=int(rng.integers(-128, 128)), activation=int(rng.choice([0, RELU])),
+                              bias=bool(rng.integers(0, 2)), t_headroom=float(rng.choice([1.0, 0.5])))
+
+
+def _fc_edge_cases(rng, kind):
+    mf = kind in ("lmf", "hmf")
+
+    def case(x_shape, cols, small, large, **kw):
+        return structured_fc_case(rng, kind, x_shape, cols, **(small if mf else large), **kw)
+
+    def kp_shape(rows, cols, **kw):
+        return {"a": (2, 2), "b": (-(-cols // 2), -(-rows // 2)), **kw}
+
+    nnz = {"nnz": 40} if kind == "dkp" else {}
+    smallest = (1, 2) if kind == "hmf" else (1, 1)  # HMF keeps at least one input for the low-rank part
+    cases = [
+        case(smallest, 1, {"rank": 1}, {"a": (1, 1), "b": (1, 1), **({"nnz": 1} if kind == "dkp" else {})},
+             x_zero=-128, out_zero=-128),
+        case((2,), 3, {"rank": 1}, {"a": (1, 1), "b": (3, 2)}, x_zero=127, out_zero=127),  # rank 1 input
+        case((3, 40), 24, {"rank": 5}, kp_shape(40, 24, **nnz), x_zero=-128, out_zero=127, activation=RELU),
+        case((2, 30), 20, {"rank": 8}, kp_shape(30, 20, **nnz), t_headroom=0.02),  # int16 saturates
+        case((2, 30), 20, {"rank": 8}, kp_shape(30, 20, **nnz), out_headroom=0.01),  # the output saturates
+        case((1, 16), 9, {"rank": 3}, {"a": (4, 5), "b": (3, 4), **nnz}),  # padded Kronecker factors
+        case((1, 64), 8, {"rank": 4}, kp_shape(64, 8, **nnz),
+             x=np.full((1, 64), 0, np.int8), x_zero=0),  # x at its zero point: every sum 0
+    ]
+    if mf:  # a rank large enough that t (saturated) times v wraps the int32 sum
+        cases.append(case((1, 700), 3, {"rank": 650}, {}, extreme=True, t_headroom=1e-3, x_zero=-128,
+                          x=np.full((1, 700), 127, np.int8)))
+    else:  # long first and second stages, extreme values; 600 saturated t times a wrap the int32 sum
+        dkp = {"nnz": 3000} if kind == "dkp" else {}
+        cases.append(case((1, 4096), 64, {}, {"a": (8, 64), "b": (8, 64), **dkp}, extreme=True, x_zero=-128,
+                          t_headroom=0.5))
+        cases.append(case((1, 1200), 8, {}, {"a": (2, 600), "b": (4, 2), **dkp}, extreme=True, x_zero=-128,
+                          t_headroom=1e-3, x=np.full((1, 1200), 127, np.int8)))
+    if kind == "dkp":
+        cases.append(case((2, 30), 20, {}, kp_shape(30, 20, nnz=0)))  # an empty S
+        cases.append(case((1, 50), 6, {}, kp_shape(50, 6, nnz=5)))  # mostly empty rows
+    return cases
+
+
+def _check(driver, cases):
+    for (status, out), ((op, *_), expected) in zip(run_cases(driver, [c for c, _ in cases]), cases):
+        assert status == 0, op
+        np.testing.assert_array_equal(out, expected.reshape(-1), err_msg=op)
+
+
+@pytest.mark.parametrize("kind", ["lmf", "hmf", "kp", "dkp"])
+def test_structured_fully_connected_equals_the_reference(driver, kind):
+    rng = np.random.default_rng(10 + ["lmf", "hmf", "kp", "dkp"].index(kind))
+    _check(driver, [_random_structured_fc(rng, kind) for _ in range(40)] + _fc_edge_cases(rng, kind))
+
+
+def structured_bag_case(rng, kind, vocab, depth, tokens, *, rank=None, a=None, b=None, nnz=0, out_zero=0, pad_id=0,
+                        out_headroom=1.0, extreme=False, ids=None):
+    """A TFC_{kind}_EMBEDDING_BAG case; `a` = (a_in, a_out), `b` = (b_in, b_out) for KP and DKP."""
+    from tfcompress.reference.custom_options import STRUCTURED_EMBEDDING_BAG
+
+    name = STRUCTURED_EMBEDDING_BAG[kind]
+    factors, scale_parts, sparse, table = [], [], None, np.zeros((vocab, depth))
+    if kind in ("lmf", "hmf"):
+        u_rows = vocab - rank if kind == "hmf" else vocab
+        u, v = _int8(rng, (u_rows, rank), extreme), _int8(rng, (depth, rank), extreme)
+        s_u, s_v = _positive(rng, 1), _positive(rng, depth)
+        low_rank = (u * float(s_u[0])) @ (v * s_v[:, None].astype(np.float64)).T
+        if kind == "hmf":
+            h, s_h = _int8(rng, (rank, depth), extreme), _positive(rng, depth)
+            factors, scale_parts = [h, u, v], [s_h, s_u, s_v]
+            table = np.vstack([h * s_h.astype(np.float64), low_rank])
+        else:
+            factors, scale_parts, table = [u, v], [s_u, s_v], low_rank
+    elif kind in ("kp", "dkp"):
+        fa, fb = _int8(rng, a, extreme), _int8(rng, b, extreme)
+        s_a, s_b = _positive(rng, a[1], 0.01, 0.05), _positive(rng, b[1], 0.01, 0.05)
+        factors, scale_parts = [fa, fb], [s_a, s_b]
+        table = np.kron(fa * s_a.astype(np.float64), fb * s_b.astype(np.float64))[:vocab, :depth]
+    if kind in ("dkp", "sparse"):
+        words, packed, s_dense = _sparse_factor(rng, vocab, depth, nnz)
+        s_s = _positive(rng, 1)
+        scale_parts.append(s_s)
+        sparse = (words, packed)
+        table = table + s_dense * float(s_s[0])
+    scales = np.concatenate(scale_parts).astype(np.float32)
+    if ids is None:
+        ids = rng.integers(0, vocab, tokens).astype(np.int32)
+        ids[: int(rng.integers(0, tokens + 1))] = pad_id  # left padding, as the tokenizer writes
+    kept = ids[(ids != pad_id) & (ids >= 0) & (ids < vocab)]
+    mean = table[kept].sum(axis=0) / tokens if len(kept) else np.zeros(depth)
+    out_scale = max(float(np.max(np.abs(mean))), 1e-3) / 120 * out_headroom
+    ins = [spec(0, (1, tokens), np.int32), *[spec(1 + k, f.shape, data=f) for k, f in enumerate(factors)],
+           spec(1 + len(factors), scales.shape, np.float32, data=scales)]
+    if sparse is not None:
+        ins.append(spec(2 + len(factors), sparse[1].shape, np.uint8, data=sparse[1]))
+    out = spec(10, (1, depth), scale=out_scale, zero=out_zero)
+    options = {"pad_id": pad_id, "vocab": vocab, **({"nnz": nnz} if sparse is not None else {})}
+    impl, p = _structured_prepared(name, ins, [out], **options)
+    try:
+        expected = impl.eval(p, [ids[None], *factors])
+    except IndexError:
+        expected = None  # an id outside the vocabulary: the kernel must refuse it
+    params = [vocab, depth, tokens]
+    if kind in ("lmf", "hmf"):
+        params += [rank, out_zero, pad_id] + [w for part in p["parts"] for w in _multiplier_words(part)]
+    elif kind in ("kp", "dkp"):
+        params += [*a, *b, out_zero, pad_id]
+        if kind == "dkp":
+            params += [*sparse[0], *_one_multiplier(p["parts"][1])]
+        params += _multiplier_words(p["parts"][0])
+    else:
+        params += [out_zero, pad_id, *_one_multiplier(p["parts"][0]), *sparse[0]]
+    buffers = [ids.astype(np.int32), *factors, *([sparse[1]] if sparse is not None else [])]
+    return (name, params, buffers, depth), expected
+
+
+def _random_structured_bag(rng, kind):
+    vocab, depth, tokens = int(rng.integers(2, 400)), int(rng.integers(1, 70)), int(rng.integers(1, 65))
+    shape = {}
+    if kind in ("lmf", "hmf"):
+        shape["rank"] = int(rng.integers(1, min(vocab, 40)))
+    elif kind in ("kp", "dkp"):
+        a_in, a_out = int(rng.integers(1, 40)), int(rng.integers(1, depth + 1))
+        shape["a"] = (a_in, a_out)
+        shape["b"] = (-(-vocab // a_in) + int(rng.integers(0, 2)), -(-depth // a_out) + int(rng.integers(0, 2)))
+    if kind in ("dkp", "sparse"):
+        shape["nnz"] = int(rng.integers(0, vocab * depth // 4 + 1))
+    return structured_bag_case(rng, kind, vocab, depth, tokens, **shape, out_zero=int(rng.integers(-128, 128)),
+                               pad_id=int(rng.choice([0, 0, 1])))
+
+
+def _bag_shape(kind, vocab, depth, rank=1, nnz=0):
+    if kind in ("lmf", "hmf"):
+        return {"rank": rank}
+    shape = {"nnz": nnz} if kind in ("dkp", "sparse") else {}
+    if kind in ("kp", "dkp"):
+        shape.update(a=(2, 2), b=(-(-vocab // 2), -(-depth // 2)))
+    return shape
+
+
+def _bag_edge_cases(rng, kind):
+    sparse = kind in ("dkp", "sparse")
+    cases = [
+        structured_bag_case(rng, kind, 2, 1, 1, **({"a": (1, 1), "b": (2, 1)} if kind in ("kp", "dkp") else
+                                                  _bag_shape(kind, 2, 1, nnz=1)), out_zero=-128),  # smallest
+        structured_bag_case(rng, kind, 50, 16, 20, **_bag_shape(kind, 50, 16, 4, nnz=60), out_zero=127,
+                            ids=np.zeros(20, np.int32)),  # all padding
+        structured_bag_case(rng, kind, 50, 16, 20, **_bag_shape(kind, 50, 16, 4, nnz=60), out_headroom=0.01),
+        structured_bag_case(rng, kind, 30, 7, 5, **({"a": (4, 3), "b": (9, 3), **({"nnz": 20} if sparse else {})}
+                                                   if kind in ("kp", "dkp") else _bag_shape(kind, 30, 7, 2, nnz=20))),
+        structured_bag_case(rng, kind, 3000, 64, 4096, **_bag_shape(kind, 3000, 64, 64, nnz=9000), extreme=True,
+                            ids=rng.integers(1, 3000, 4096).astype(np.int32)),  # a long window: LMF/HMF sums wrap
+    ]
+    if sparse:
+        cases.append(structured_bag_case(rng, kind, 40, 8, 12, **_bag_shape(kind, 40, 8, nnz=0)))  # empty S
+        cases.append(structured_bag_case(rng, kind, 400, 8, 30, **_bag_shape(kind, 400, 8, nnz=6)))  # empty rows
+    return cases
+
+
+@pytest.mark.parametrize("kind", ["lmf", "hmf", "kp", "dkp", "sparse"])
+def test_structured_embedding_bags_equal_the_reference(driver, kind):
+    rng = np.random.default_rng(20 + ["lmf", "hmf", "kp", "dkp", "sparse"].index(kind))
+    _check(driver, [_random_structured_bag(rng, kind) for _ in range(40)] + _bag_edge_cases(rng, kind))
+
+
+@pytest.mark.parametrize("kind", ["lmf", "hmf", "kp", "dkp", "sparse"])
+def test_structured_embedding_bags_refuse_an_id_outside_the_vocabulary(driver, kind):
+    rng = np.random.default_rng(30)
+    cases = []
+    for bad in (50, -1, 2**31 - 1):
+        ids = np.array([0, 0, 3, bad, 2], np.int32)
+        case, expected = structured_bag_case(rng, kind, 50, 6, 5, **_bag_shape(kind, 50, 6, 2, nnz=20), ids=ids)
+        assert expected is None  # the reference refuses it too
+        cases.append(case)
+    assert [status for status, _ in run_cases(driver, cases)] == [-1, -1, -1]
+
+
+def test_structured_ops_refuse_inconsistent_dimensions(driver):
+    rng = np.random.default_rng(31)
+    (name, params, buffers, size), _ = structured_fc_case(rng, "kp", (1, 12), 6, a=(2, 3), b=(3, 4))
+    short_b = (name, [*params[:7], 2, 3, 3, 3, *params[11:]], buffers, size)  # a_in * b_in = 9 < 12 rows
+    (name, params, buffers, size), _ = structured_fc_case(rng, "hmf", (1, 12), 6, rank=3)
+    no_rest = (name, [*params[:7], 12, *params[8:]], buffers, size)  # the head takes every input
+    (name, params, buffers, size), _ = structured_fc_case(rng, "dkp", (1, 12), 6, a=(2, 3), b=(3, 4), nnz=5)
+    wrong_s = (name, [*params[:11], 11, *params[12:]], buffers, size)  # S [11][6] for 12 inputs
+    (name, params, buffers, size), _ = structured_bag_case(rng, "kp", 20, 6, 4, a=(4, 2), b=(5, 3))
+    short_a = (name, [*params[:3], 3, *params[4:]], buffers, size)  # a_in * b_in = 15 < vocab 20
+    statuses = [status for status, _ in run_cases(driver, [short_b, no_rest, wrong_s, short_a])]
+    assert statuses == [-1, -1, -1, -1]
+
+
+def test_damaged_sparse_factors_of_the_structured_ops_are_refused(driver):
+    """A column exactly one past the matrix, and CSR row pointers past nnz, in DKP's S and a sparse table."""
+    rng = np.random.default_rng(32)
+    col_past = np.array([2, 6, 7], np.uint8)  # COO: row 2, column 6 of 6, value 7
+    (name, params, (x, a, b, _, bias), size), _ = structured_fc_case(rng, "dkp", (1, 6), 6, a=(2, 2), b=(3, 3),
+                                                                      nnz=1)
+    dkp = (name, [*params[:11], 6, 6, 1, 0, 1, 1, 0, *params[18:]], [x, a, b, col_past, bias],
+           size)
+    (name, params, _, size), _ = structured_bag_case(rng, "sparse", 6, 6, 3, nnz=1)
+    bag = (name, [*params[:7], 6, 6, 1, 0, 1, 1, 0], [np.array([0, 0, 2], np.int32), col_past],
+           size)
+    row_past = np.array([0, 0, 0, 5, 5, 5, 5], np.uint8).tobytes() + b"\x01" + b"\x07"  # CSR: row 2 ends past nnz 1
+    bag_csr = (name, [*params[:7], 6, 6, 1, 1, 1, 1, 0], [np.array([1, 2, 1], np.int32),
+                                                          np.frombuffer(row_past, np.uint8)], size)
+    assert [status for status, _ in run_cases(driver, [dkp, bag, bag_csr])] == [-1, -1, -1]

@@ -7,7 +7,8 @@
  * prepare step gives the same numbers); the inner loops only compute. Kernels never
  * allocate; a kernel that needs scratch has a `*_get_buffer_size` twin and takes the buffer.
  * Every kernel returns a tfc_status. The math of each op is specified by its NumPy reference
- * in tfcompress/reference/builtin_ops.py, which these kernels equal bit for bit.
+ * in tfcompress/reference/ (builtin_ops.py, custom_ops.py, structured_ops.py), which these
+ * kernels equal bit for bit.
  */
 #ifndef TFC_KERNELS_H
 #define TFC_KERNELS_H
@@ -133,7 +134,7 @@ typedef struct {
     int32_t row_bytes; /* width of COO rows or CSR row pointers */
     int32_t col_bytes;
     int32_t background;
-    const uint8_t *data;
+    const uint8_t *data; /* never NULL, even when nnz is 0 (then nothing is read) */
 } tfc_sparse_matrix;
 
 /* TFC_SPARSE_GATHER: out[t][:] = row ids[t] of the matrix (background where nothing is stored). */
@@ -147,6 +148,165 @@ tfc_status tfc_sparse_fully_connected_s8(const tfc_fc_params *params, const tfc_
                                          const tfc_fc_dims *dims, const int8_t *input,
                                          const tfc_sparse_matrix *weights, const int32_t *bias, int32_t *scratch,
                                          int8_t *output);
+
+/* ---- Fused structured FULLY_CONNECTED: TFC_{LMF,HMF,KP,DKP}_FULLY_CONNECTED (tfcompress/reference/
+ *      structured_ops.py). FULLY_CONNECTED over batches rows of x with W [input_depth][output_depth]
+ *      kept as int8 factors of zero point 0 and never formed. A first stage (x + input_offset) times a
+ *      factor is requantised to an int16 intermediate t (saturating) in the caller's scratch; the
+ *      output is one or two parts, each requantised to the output scale, then summed:
+ *        out[c] = clamp(output_offset + requant_c(part1[c]) [+ requant_c(part2[c])], activation)
+ *      Sums wrap as int32; `bias` (may be NULL) is added to the first part. `params` as for
+ *      FULLY_CONNECTED, input_offset in [-127, 128] (-zero point) and the activation within int8. */
+typedef struct {
+    int32_t batches;
+    int32_t input_depth;  /* rows of W */
+    int32_t output_depth; /* cols of W */
+    int32_t rank;         /* r: the rows of u (HMF: also the inputs through the head) */
+} tfc_mf_fc_dims;
+
+typedef struct {
+    tfc_quant_multiplier stage1;          /* (x + input_offset) U -> t, one for the tensor */
+    const tfc_quant_multiplier *head;     /* HMF: output_depth, the head part; LMF: unused */
+    const tfc_quant_multiplier *low_rank; /* output_depth, the low-rank part t V */
+} tfc_mf_fc_quant;
+
+/* LMF: u [rank][input_depth], v [output_depth][rank], one part:
+ *   t[k] = sat16(requant_stage1(sum_i (x[i] + input_offset) u[k][i]))
+ *   part1[c] = bias[c] + sum_k t[k] v[c][k]                        (low_rank multipliers)
+ * Needs rank int16 of scratch. */
+int32_t tfc_lmf_fully_connected_s8_get_buffer_size(const tfc_mf_fc_dims *dims); /* bytes */
+tfc_status tfc_lmf_fully_connected_s8(const tfc_fc_params *params, const tfc_mf_fc_quant *quant,
+                                      const tfc_mf_fc_dims *dims, const int8_t *input, const int8_t *u,
+                                      const int8_t *v, const int32_t *bias, int16_t *scratch, int8_t *output);
+
+/* HMF: the first rank inputs through a dense head h [output_depth][rank], the rest low rank through
+ * u [rank][input_depth - rank] and v [output_depth][rank]; 0 < rank < input_depth:
+ *   t[k] = sat16(requant_stage1(sum_{i >= rank} (x[i] + input_offset) u[k][i - rank]))
+ *   part1[c] = bias[c] + sum_{i < rank} (x[i] + input_offset) h[c][i]   (head multipliers)
+ *   part2[c] = sum_k t[k] v[c][k]                                      (low_rank multipliers)
+ * Needs rank int16 of scratch. */
+int32_t tfc_hmf_fully_connected_s8_get_buffer_size(const tfc_mf_fc_dims *dims); /* bytes */
+tfc_status tfc_hmf_fully_connected_s8(const tfc_fc_params *params, const tfc_mf_fc_quant *quant,
+                                      const tfc_mf_fc_dims *dims, const int8_t *input, const int8_t *h,
+                                      const int8_t *u, const int8_t *v, const int32_t *bias, int16_t *scratch,
+                                      int8_t *output);
+
+typedef struct {
+    int32_t batches;
+    int32_t input_depth;  /* <= a_in * b_in: x is zero-padded (after the offset) to [a_in][b_in] */
+    int32_t output_depth; /* <= a_out * b_out: the columns past it are dropped */
+    int32_t a_out;
+    int32_t a_in;
+    int32_t b_out;
+    int32_t b_in;
+} tfc_kp_fc_dims;
+
+typedef struct {
+    const tfc_quant_multiplier *stage1; /* b_out, one per row q of b: X b^T -> t */
+    const tfc_quant_multiplier *kron;   /* output_depth, the Kronecker part */
+    tfc_quant_multiplier sparse;        /* DKP: the sparse part, one for the tensor; KP: unused */
+} tfc_kp_fc_quant;
+
+/* KP: W = A kron B given as a [a_out][a_in] and b [b_out][b_in] (TFLite's [out][in]); X = x + input_offset
+ * zero-padded to [a_in][b_in]; c = p * b_out + q:
+ *   t[q][i] = sat16(requant_stage1_q(sum_j X[i][j] b[q][j]))       (t stored [b_out][a_in])
+ *   part1[c] = bias[c] + sum_i a[p][i] t[q][i]                      (kron multipliers)
+ * Needs a_in * b_out int16 of scratch. */
+int32_t tfc_kp_fully_connected_s8_get_buffer_size(const tfc_kp_fc_dims *dims); /* bytes */
+tfc_status tfc_kp_fully_connected_s8(const tfc_fc_params *params, const tfc_kp_fc_quant *quant,
+                                     const tfc_kp_fc_dims *dims, const int8_t *input, const int8_t *a,
+                                     const int8_t *b, const int32_t *bias, int16_t *scratch, int8_t *output);
+
+/* DKP: KP plus a sparse s [input_depth][output_depth] (background 0):
+ *   part2[c] = sum_i (x[i] + input_offset) s[i][c]                  (the sparse multiplier)
+ * Needs output_depth int32 and then a_in * b_out int16 of scratch, aligned for int32. */
+int32_t tfc_dkp_fully_connected_s8_get_buffer_size(const tfc_kp_fc_dims *dims); /* bytes */
+tfc_status tfc_dkp_fully_connected_s8(const tfc_fc_params *params, const tfc_kp_fc_quant *quant,
+                                      const tfc_kp_fc_dims *dims, const int8_t *input, const int8_t *a,
+                                      const int8_t *b, const tfc_sparse_matrix *s, const int32_t *bias,
+                                      void *scratch, int8_t *output);
+
+/* ---- Fused structured embedding bags: TFC_{LMF,HMF,KP,DKP,SPARSE}_EMBEDDING_BAG. TFC_EMBEDDING_BAG
+ *      over a [vocab][depth] table kept as int8 factors of zero point 0 and never formed: each part
+ *      is the sum over the tokens t with ids[t] != pad_id of that part's row of ids[t], and
+ *        out[d] = clamp(output_zero_point + requant_d(part1[d]) [+ requant_d(part2[d])], int8)
+ *      the mean's 1/tokens folded into the multipliers. Sums wrap as int32. TFC_ARG_ERROR for an
+ *      id outside [0, vocab): nothing is read past a factor. */
+typedef struct {
+    int32_t output_zero_point;
+    int32_t pad_id;
+} tfc_structured_bag_params;
+
+typedef struct {
+    int32_t vocab;
+    int32_t depth;
+    int32_t tokens;
+    int32_t rank; /* the r of LMF and HMF (HMF: also the head rows) */
+} tfc_mf_bag_dims;
+
+typedef struct {
+    const tfc_quant_multiplier *head;     /* HMF: depth, the head rows; LMF: unused */
+    const tfc_quant_multiplier *low_rank; /* depth, the low-rank rows */
+} tfc_mf_bag_quant;
+
+/* LMF: row n of the table is u[n] v^T, u [vocab][rank], v [depth][rank]:
+ *   part1[d] = sum_k (sum_t u[ids[t]][k]) v[d][k]                   (low_rank multipliers)
+ * Needs rank int32 of scratch. */
+int32_t tfc_lmf_embedding_bag_s8_get_buffer_size(const tfc_mf_bag_dims *dims); /* bytes */
+tfc_status tfc_lmf_embedding_bag_s8(const tfc_structured_bag_params *params, const tfc_mf_bag_quant *quant,
+                                    const tfc_mf_bag_dims *dims, const int32_t *ids, const int8_t *u,
+                                    const int8_t *v, int32_t *scratch, int8_t *output);
+
+/* HMF: rows below rank are h [rank][depth], row n >= rank is u[n - rank] v^T, u [vocab - rank][rank],
+ * v [depth][rank]; 0 < rank < vocab:
+ *   part1[d] = sum over ids[t] < rank of h[ids[t]][d]               (head multipliers)
+ *   part2[d] = sum_k (sum over ids[t] >= rank of u[ids[t] - rank][k]) v[d][k]   (low_rank multipliers)
+ * Needs depth + rank int32 of scratch. */
+int32_t tfc_hmf_embedding_bag_s8_get_buffer_size(const tfc_mf_bag_dims *dims); /* bytes */
+tfc_status tfc_hmf_embedding_bag_s8(const tfc_structured_bag_params *params, const tfc_mf_bag_quant *quant,
+                                    const tfc_mf_bag_dims *dims, const int32_t *ids, const int8_t *h,
+                                    const int8_t *u, const int8_t *v, int32_t *scratch, int8_t *output);
+
+typedef struct {
+    int32_t vocab;  /* <= a_in * b_in */
+    int32_t depth;  /* <= a_out * b_out: the columns past it are dropped */
+    int32_t tokens;
+    int32_t a_in;
+    int32_t a_out;
+    int32_t b_in;
+    int32_t b_out;
+} tfc_kp_bag_dims;
+
+typedef struct {
+    const tfc_quant_multiplier *kron; /* depth, the Kronecker part */
+    tfc_quant_multiplier sparse;      /* DKP: the sparse part, one for the tensor; KP: unused */
+} tfc_kp_bag_quant;
+
+/* KP: the table is a kron b, a [a_in][a_out] and b [b_in][b_out] (stored [in][out], as the table):
+ * row n = a[n / b_in] kron b[n % b_in], entry d = p * b_out + q:
+ *   part1[d] = sum_t a[ids[t] / b_in][p] b[ids[t] % b_in][q]        (kron multipliers)
+ * Needs depth int32 of scratch. */
+int32_t tfc_kp_embedding_bag_s8_get_buffer_size(const tfc_kp_bag_dims *dims); /* bytes */
+tfc_status tfc_kp_embedding_bag_s8(const tfc_structured_bag_params *params, const tfc_kp_bag_quant *quant,
+                                   const tfc_kp_bag_dims *dims, const int32_t *ids, const int8_t *a,
+                                   const int8_t *b, int32_t *scratch, int8_t *output);
+
+/* DKP: KP plus a sparse s [vocab][depth] (background 0):
+ *   part2[d] = sum_t s[ids[t]][d]                                   (the sparse multiplier)
+ * Needs 2 * depth int32 of scratch. */
+int32_t tfc_dkp_embedding_bag_s8_get_buffer_size(const tfc_kp_bag_dims *dims); /* bytes */
+tfc_status tfc_dkp_embedding_bag_s8(const tfc_structured_bag_params *params, const tfc_kp_bag_quant *quant,
+                                    const tfc_kp_bag_dims *dims, const int32_t *ids, const int8_t *a,
+                                    const int8_t *b, const tfc_sparse_matrix *s, int32_t *scratch,
+                                    int8_t *output);
+
+/* SPARSE: the table itself sparse [vocab][depth] (background 0), one multiplier:
+ *   part1[d] = sum_t table[ids[t]][d]
+ * Needs depth int32 of scratch. */
+int32_t tfc_sparse_embedding_bag_s8_get_buffer_size(const tfc_embedding_bag_dims *dims); /* bytes */
+tfc_status tfc_sparse_embedding_bag_s8(const tfc_structured_bag_params *params, tfc_quant_multiplier multiplier,
+                                       const tfc_embedding_bag_dims *dims, const int32_t *ids,
+                                       const tfc_sparse_matrix *table, int32_t *scratch, int8_t *output);
 
 /* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
 tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);

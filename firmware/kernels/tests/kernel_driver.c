@@ -4,8 +4,9 @@
  * allocated at its exact size so an out-of-bounds access is caught.
  *
  * Stream of little-endian int32 words: op (0 ends), parameter count, parameters, buffer count,
- * then per buffer its byte length and bytes, then the output byte length. Answer per case:
- * the kernel's status, then the output bytes.
+ * then per buffer its byte length and bytes (an empty buffer is NULL), then the output byte
+ * length. Answer per case: the kernel's status, then the output bytes. tests/firmware/
+ * test_kernels.py writes each op's parameters in the order its case reads them here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,8 @@
 enum {
     OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7,
     OP_BINARY_S32 = 8, OP_STRIDED_COPY = 9, OP_GATHER_ROWS = 10, OP_QUANTIZE_F32 = 11, OP_CAST_S32_F32 = 12,
-    OP_SPARSE_GATHER = 13, OP_SPARSE_FC = 14
+    OP_SPARSE_GATHER = 13, OP_SPARSE_FC = 14, OP_LMF_FC = 15, OP_HMF_FC = 16, OP_KP_FC = 17, OP_DKP_FC = 18,
+    OP_LMF_BAG = 19, OP_HMF_BAG = 20, OP_KP_BAG = 21, OP_DKP_BAG = 22, OP_SPARSE_BAG = 23
 };
 
 static tfc_sparse_matrix sparse_at(const int32_t *p, const void *data)
@@ -32,7 +34,7 @@ static tfc_sparse_matrix sparse_at(const int32_t *p, const void *data)
     m.data = data;
     return m;
 }
-enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 4 };
+enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 6 };
 
 static int32_t read_word(void)
 {
@@ -95,8 +97,201 @@ static tfc_quant_multiplier *multipliers_at(const int32_t *p, int32_t words, int
     return m;
 }
 
+/* ---- The structured ops: parameters read in order by a cursor; the multiplier arrays and the
+ *      scratch allocated at their exact sizes (and freed after the call) so ASan sees overreads. */
+typedef struct {
+    const int32_t *p;
+    int32_t left;
+    void *owned[8];
+    int32_t owned_count;
+} cursor;
+
+static int32_t take(cursor *c)
+{
+    if (c->left < 1) {
+        fprintf(stderr, "kernel_driver: too few parameters\n");
+        exit(2);
+    }
+    --c->left;
+    return *c->p++;
+}
+
+static void *own(cursor *c, size_t bytes)
+{
+    void *data = malloc(bytes > 0 ? bytes : 1u);
+    if (data == NULL || c->owned_count == (int32_t)(sizeof c->owned / sizeof c->owned[0])) {
+        fprintf(stderr, "kernel_driver: out of memory\n");
+        exit(2);
+    }
+    c->owned[c->owned_count++] = data;
+    return data;
+}
+
+static tfc_quant_multiplier take_multiplier(cursor *c)
+{
+    tfc_quant_multiplier m;
+    m.multiplier = take(c);
+    m.shift = take(c);
+    return m;
+}
+
+static const tfc_quant_multiplier *take_multipliers(cursor *c, int32_t count)
+{
+    tfc_quant_multiplier *m = own(c, sizeof *m * (size_t)(count > 0 ? count : 0));
+    for (int32_t i = 0; i < count; ++i) {
+        m[i] = take_multiplier(c);
+    }
+    return m;
+}
+
+static tfc_sparse_matrix take_sparse(cursor *c, const void *data)
+{
+    static const uint8_t empty = 0; /* nnz 0: no bytes, but a pointer */
+    const tfc_sparse_matrix m = sparse_at(c->p, data != NULL ? data : (const void *)&empty);
+    for (int i = 0; i < 7; ++i) {
+        (void)take(c);
+    }
+    return m;
+}
+
+/* FC words: batches, input and output depth, input and output offset, activation range. */
+static void take_fc(cursor *c, tfc_fc_params *params, int32_t *batches, int32_t *input_depth,
+                    int32_t *output_depth)
+{
+    *batches = take(c);
+    *input_depth = take(c);
+    *output_depth = take(c);
+    params->input_offset = take(c);
+    params->output_offset = take(c);
+    params->activation.min = take(c);
+    params->activation.max = take(c);
+}
+
+static tfc_status run_structured_fc(int32_t op, cursor *c, void *const *buf, int8_t *out)
+{
+    tfc_fc_params params;
+    int32_t batches, input_depth, output_depth;
+    take_fc(c, &params, &batches, &input_depth, &output_depth);
+    if (op == OP_LMF_FC || op == OP_HMF_FC) {
+        const tfc_mf_fc_dims dims = {batches, input_depth, output_depth, take(c)};
+        tfc_mf_fc_quant quant;
+        quant.stage1 = take_multiplier(c);
+        quant.head = op == OP_HMF_FC ? take_multipliers(c, output_depth) : NULL;
+        quant.low_rank = take_multipliers(c, output_depth);
+        if (op == OP_LMF_FC) {
+            int16_t *scratch = own(c, (size_t)tfc_lmf_fully_connected_s8_get_buffer_size(&dims));
+            return tfc_lmf_fully_connected_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], scratch, out);
+        }
+        int16_t *scratch = own(c, (size_t)tfc_hmf_fully_connected_s8_get_buffer_size(&dims));
+        return tfc_hmf_fully_connected_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], buf[4], scratch,
+                                          out);
+    }
+    tfc_kp_fc_dims dims;
+    dims.batches = batches;
+    dims.input_depth = input_depth;
+    dims.output_depth = output_depth;
+    dims.a_out = take(c);
+    dims.a_in = take(c);
+    dims.b_out = take(c);
+    dims.b_in = take(c);
+    tfc_kp_fc_quant quant;
+    tfc_sparse_matrix s;
+    quant.sparse.multiplier = quant.sparse.shift = 0;
+    if (op == OP_DKP_FC) {
+        s = take_sparse(c, buf[3]);
+        quant.sparse = take_multiplier(c);
+    }
+    quant.stage1 = take_multipliers(c, dims.b_out);
+    quant.kron = take_multipliers(c, output_depth);
+    if (op == OP_KP_FC) {
+        int16_t *scratch = own(c, (size_t)tfc_kp_fully_connected_s8_get_buffer_size(&dims));
+        return tfc_kp_fully_connected_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], scratch, out);
+    }
+    void *scratch = own(c, (size_t)tfc_dkp_fully_connected_s8_get_buffer_size(&dims));
+    return tfc_dkp_fully_connected_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], &s, buf[4], scratch, out);
+}
+
+/* Bag words: the output zero point and the pad id. */
+static tfc_structured_bag_params take_bag(cursor *c)
+{
+    tfc_structured_bag_params params;
+    params.output_zero_point = take(c);
+    params.pad_id = take(c);
+    return params;
+}
+
+static tfc_status run_structured_bag(int32_t op, cursor *c, void *const *buf, int8_t *out)
+{
+    const int32_t vocab = take(c), depth = take(c), tokens = take(c); /* a full declarator is a sequence point */
+    if (op == OP_SPARSE_BAG) {
+        const tfc_embedding_bag_dims dims = {vocab, depth, tokens};
+        const tfc_structured_bag_params params = take_bag(c);
+        const tfc_quant_multiplier multiplier = take_multiplier(c);
+        const tfc_sparse_matrix table = take_sparse(c, buf[1]);
+        int32_t *scratch = own(c, (size_t)tfc_sparse_embedding_bag_s8_get_buffer_size(&dims));
+        return tfc_sparse_embedding_bag_s8(&params, multiplier, &dims, buf[0], &table, scratch, out);
+    }
+    if (op == OP_LMF_BAG || op == OP_HMF_BAG) {
+        const tfc_mf_bag_dims dims = {vocab, depth, tokens, take(c)};
+        const tfc_structured_bag_params params = take_bag(c);
+        tfc_mf_bag_quant quant;
+        quant.head = op == OP_HMF_BAG ? take_multipliers(c, depth) : NULL;
+        quant.low_rank = take_multipliers(c, depth);
+        if (op == OP_LMF_BAG) {
+            int32_t *scratch = own(c, (size_t)tfc_lmf_embedding_bag_s8_get_buffer_size(&dims));
+            return tfc_lmf_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
+        }
+        int32_t *scratch = own(c, (size_t)tfc_hmf_embedding_bag_s8_get_buffer_size(&dims));
+        return tfc_hmf_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], scratch, out);
+    }
+    tfc_kp_bag_dims dims;
+    dims.vocab = vocab;
+    dims.depth = depth;
+    dims.tokens = tokens;
+    dims.a_in = take(c);
+    dims.a_out = take(c);
+    dims.b_in = take(c);
+    dims.b_out = take(c);
+    const tfc_structured_bag_params params = take_bag(c);
+    tfc_kp_bag_quant quant;
+    tfc_sparse_matrix s;
+    quant.sparse.multiplier = quant.sparse.shift = 0;
+    if (op == OP_DKP_BAG) {
+        s = take_sparse(c, buf[3]);
+        quant.sparse = take_multiplier(c);
+    }
+    quant.kron = take_multipliers(c, depth);
+    if (op == OP_KP_BAG) {
+        int32_t *scratch = own(c, (size_t)tfc_kp_embedding_bag_s8_get_buffer_size(&dims));
+        return tfc_kp_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
+    }
+    int32_t *scratch = own(c, (size_t)tfc_dkp_embedding_bag_s8_get_buffer_size(&dims));
+    return tfc_dkp_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], &s, scratch, out);
+}
+
+static tfc_status run_structured(int32_t op, const int32_t *p, int32_t count, void *const *buf, int8_t *out)
+{
+    cursor c;
+    c.p = p;
+    c.left = count;
+    c.owned_count = 0;
+    const tfc_status status = op <= OP_DKP_FC ? run_structured_fc(op, &c, buf, out)
+                                              : run_structured_bag(op, &c, buf, out);
+    if (c.left != 0) {
+        fprintf(stderr, "kernel_driver: %d parameters left over by op %d\n", (int)c.left, (int)op);
+        exit(2);
+    }
+    for (int32_t i = 0; i < c.owned_count; ++i) {
+        free(c.owned[i]);
+    }
+    return status;
+}
+
 static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *buf, int8_t *out)
 {
+    if (op >= OP_LMF_FC && op <= OP_SPARSE_BAG) {
+        return run_structured(op, p, count, buf, out);
+    }
     if (op == OP_FC && count >= 7) {
         tfc_fc_dims dims;
         tfc_fc_params params;
@@ -232,7 +427,7 @@ int main(void)
         for (int32_t i = 0; i < count; ++i) {
             params[i] = read_word();
         }
-        void *buffers[MAX_BUFFERS] = {NULL, NULL, NULL, NULL};
+        void *buffers[MAX_BUFFERS] = {NULL};
         const int32_t buffer_count = read_word();
         if (buffer_count < 0 || buffer_count > MAX_BUFFERS) {
             fprintf(stderr, "kernel_driver: bad buffer count %d\n", (int)buffer_count);
