@@ -15,6 +15,7 @@ from tfcompress.reference.common import (INT8_MAX, INT8_MIN, OpError, OpReferenc
 from tfcompress.reference.custom_options import (EMBEDDING_BAG, SPARSE_FULLY_CONNECTED, SPARSE_GATHER,
                                                  encode_options, read_options)
 from tfcompress.reference.graph import Operator
+from tfcompress.reference.recurrent_ops import RECURRENT_OPS
 from tfcompress.reference.structured_ops import STRUCTURED_OPS
 from tfcompress.structures.sparse import SparseMatrix
 
@@ -124,5 +125,6 @@ CUSTOM_OPS: dict[str, OpReference] = {
     SPARSE_GATHER: OpReference(_sparse_gather_prepare, _sparse_gather_eval),
     SPARSE_FULLY_CONNECTED: OpReference(_sparse_fc_prepare, _sparse_fc_eval),
     **STRUCTURED_OPS,
+    **RECURRENT_OPS,
 }
 __all__ = ["CUSTOM_OPS", "EMBEDDING_BAG", "SPARSE_FULLY_CONNECTED", "SPARSE_GATHER", "encode_options"]

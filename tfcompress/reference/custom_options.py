@@ -15,10 +15,15 @@ SPARSE_FULLY_CONNECTED = "TFC_SPARSE_FULLY_CONNECTED"
 STRUCTURES = ("lmf", "hmf", "kp", "dkp")
 STRUCTURED_FULLY_CONNECTED = {kind: f"TFC_{kind.upper()}_FULLY_CONNECTED" for kind in STRUCTURES}
 STRUCTURED_EMBEDDING_BAG = {kind: f"TFC_{kind.upper()}_EMBEDDING_BAG" for kind in (*STRUCTURES, "sparse")}
+STRUCTURED_GATHER = {kind: f"TFC_{kind.upper()}_GATHER" for kind in STRUCTURES}
+LSTM, GRU = "TFC_LSTM", "TFC_GRU"
+# The recurrent ops' `input_structure` / `recurrent_structure` option: an index into this tuple.
+RECURRENT_KINDS = ("dense", *STRUCTURES)
 
 VERSIONS = {EMBEDDING_BAG: 1, SPARSE_GATHER: 1, SPARSE_FULLY_CONNECTED: 1,
             **{name: 1 for name in STRUCTURED_FULLY_CONNECTED.values()},
-            **{name: 1 for name in STRUCTURED_EMBEDDING_BAG.values()}}
+            **{name: 1 for name in STRUCTURED_EMBEDDING_BAG.values()},
+            **{name: 1 for name in STRUCTURED_GATHER.values()}, LSTM: 1, GRU: 1}
 
 
 def read_options(op: Operator, fields: dict[str, type]) -> dict:

@@ -94,6 +94,84 @@ def _output(parts, z_o: int, lo: int, hi: int) -> np.ndarray:
     return clamp(total, lo, hi, np.int8)
 
 
+# -- structured products x @ W (the fully connected ops; the recurrent ops reuse them) ---------------
+
+# A product's factor inputs in order: FACTORS without DKP's S (an input of its own), plus dense W.
+PRODUCT_FACTORS = {"dense": (("w", "cols"),), **{kind: tuple(f for f in FACTORS[kind] if f[0] != "s")
+                                                  for kind in ("lmf", "hmf", "kp", "dkp")}}
+
+
+def product_factors(op, kind: str, factors: list[TensorSpec | None], rows: int, cols: int,
+                    of: str = "") -> tuple[dict[str, np.ndarray], list[tuple[str, int]]]:
+    """The checked int8 factors (as int64) of a rows x cols W used as x @ W, each stored [out, in]
+    (PRODUCT_FACTORS order; dense W is one [cols, rows] factor `w`), and the names and sizes of
+    the scales the product takes, in the order of its `scales` input (`t`: its int16 first
+    stage). `of` names the matrix in messages (" of W")."""
+    if kind == "dense":
+        return {"w": _int8_factor(op, factors[0], f"w{of}", (cols, rows))}, [("w", cols)]
+    if kind == "lmf":
+        u = _int8_factor(op, factors[0], f"u{of}")
+        r = u.shape[0]
+        f = {"u": u, "v": _int8_factor(op, factors[1], f"v{of}", (cols, r))}
+        if u.shape[1] != rows:
+            raise OpError(op, f"factor u{of} must be [r, {rows}], got {list(u.shape)}")
+        return f, [("u", 1), ("v", cols), ("t", 1)]
+    if kind == "hmf":
+        h = _int8_factor(op, factors[0], f"h{of}")
+        r = h.shape[1]
+        if h.shape[0] != cols or not 0 < r < rows:
+            raise OpError(op, f"factor h{of} must be [{cols}, r] with 0 < r < {rows}, got {list(h.shape)}")
+        f = {"h": h, "u": _int8_factor(op, factors[1], f"u{of}", (r, rows - r)),
+             "v": _int8_factor(op, factors[2], f"v{of}", (cols, r))}
+        return f, [("h", cols), ("u", 1), ("v", cols), ("t", 1)]
+    a, b = _int8_factor(op, factors[0], f"a{of}"), _int8_factor(op, factors[1], f"b{of}")
+    (a_out, a_in), (b_out, b_in) = a.shape, b.shape
+    if a_in * b_in < rows or a_out * b_out < cols:
+        raise OpError(op, f"factors a{of} {list(a.shape)} and b{of} {list(b.shape)} (stored [out, in]) do not "
+                          f"cover {rows}x{cols}")
+    return {"a": a, "b": b}, [("a", a_out), ("b", b_out)] + ([("s", 1)] if kind == "dkp" else []) + [("t", 1)]
+
+
+def product_multipliers(kind: str, f: dict[str, np.ndarray], s: dict[str, np.ndarray], s_x: float, s_o: float,
+                        cols: int) -> tuple[list[tuple[int, int]], list[list[tuple[int, int]]]]:
+    """(stage1, parts): the multipliers of the int16 first stage (none for dense) and, per part of
+    `product_accs`, one per output column to the scale s_o."""
+    if kind == "dense":
+        return [], [_multipliers(s_x * s["w"] / s_o)]
+    if kind == "lmf":
+        return _multipliers(s_x * s["u"] / s["t"]), [_multipliers(s["t"] * s["v"] / s_o)]
+    if kind == "hmf":
+        return _multipliers(s_x * s["u"] / s["t"]), [_multipliers(s_x * s["h"] / s_o),
+                                                     _multipliers(s["t"] * s["v"] / s_o)]
+    b_out = f["b"].shape[0]
+    stage1 = _multipliers(s_x * s["b"] / s["t"])  # one per column q of B
+    parts = [_multipliers(np.repeat(s["a"], b_out)[:cols] * s["t"] / s_o)]
+    if kind == "dkp":
+        parts.append(_multipliers(np.full(cols, s_x * s["s"][0] / s_o)))
+    return stage1, parts
+
+
+def product_accs(p: dict, x: np.ndarray) -> list[np.ndarray]:
+    """The int32 parts of x @ W (before wrapping, no bias) for x int [n, rows] with its zero point
+    removed; `p` holds kind, rows, cols, the factors, `stage1` and (dkp) S dense as `s`."""
+    kind = p["kind"]
+    if kind == "dense":
+        return [x @ p["w"].T]
+    if kind == "lmf":
+        return [_to_int16(x @ p["u"].T, p["stage1"]) @ p["v"].T]
+    if kind == "hmf":
+        r = p["h"].shape[1]
+        t = _to_int16(x[:, r:] @ p["u"].T, p["stage1"])
+        return [x[:, :r] @ p["h"].T, t @ p["v"].T]
+    (a_out, a_in), (b_out, b_in) = p["a"].shape, p["b"].shape
+    padded = np.zeros((len(x), a_in * b_in), np.int64)
+    padded[:, : p["rows"]] = x
+    stage1 = padded.reshape(-1, a_in, b_in) @ p["b"].T  # [n, a_in, b_out]: X B
+    t = _to_int16(stage1, p["stage1"])
+    y = np.einsum("pi,niq->npq", p["a"], t).reshape(len(x), a_out * b_out)[:, : p["cols"]]  # A^T X B
+    return [y] + ([x @ p["s"]] if kind == "dkp" else [])
+
+
 # -- fully connected -------------------------------------------------------------------------------
 
 def _fc_prepare(kind: str):
@@ -118,62 +196,20 @@ def _fc_prepare(kind: str):
         if bias is not None and (bias.dtype != np.int32 or bias.data is None or bias.data.size != cols):
             raise OpError(op, f"the bias must be {cols} constant int32 values, or none")
         p["bias"] = np.zeros(cols, np.int64) if bias is None else bias.data.astype(np.int64).ravel()
-        scales_input = ins[2 + factors]
-        if kind == "lmf":
-            u = _int8_factor(op, ins[1], "u")
-            r = u.shape[0]
-            p["u"], p["v"] = u, _int8_factor(op, ins[2], "v", (cols, r))
-            if u.shape[1] != rows:
-                raise OpError(op, f"factor u must be [r, {rows}], got {list(u.shape)}")
-            s = _scales(op, scales_input, [("u", 1), ("v", cols), ("t", 1)])
-            p["stage1"] = _multipliers(s_x * s["u"] / s["t"])
-            p["parts"] = [_multipliers(s["t"] * s["v"] / s_o)]
-        elif kind == "hmf":
-            h = _int8_factor(op, ins[1], "h")
-            r = h.shape[1]
-            if h.shape[0] != cols or not 0 < r < rows:
-                raise OpError(op, f"factor h must be [{cols}, r] with 0 < r < {rows}, got {list(h.shape)}")
-            p["h"], p["u"], p["v"] = h, _int8_factor(op, ins[2], "u", (r, rows - r)), \
-                _int8_factor(op, ins[3], "v", (cols, r))
-            s = _scales(op, scales_input, [("h", cols), ("u", 1), ("v", cols), ("t", 1)])
-            p["stage1"] = _multipliers(s_x * s["u"] / s["t"])
-            p["parts"] = [_multipliers(s_x * s["h"] / s_o), _multipliers(s["t"] * s["v"] / s_o)]
-        else:
-            a, b = _int8_factor(op, ins[1], "a"), _int8_factor(op, ins[2], "b")
-            (a_out, a_in), (b_out, b_in) = a.shape, b.shape
-            if a_in * b_in < rows or a_out * b_out < cols:
-                raise OpError(op, f"factors a {list(a.shape)} and b {list(b.shape)} (stored [out, in]) do not cover "
-                                  f"{rows}x{cols}")
-            p["a"], p["b"] = a, b
-            names = [("a", a_out), ("b", b_out)] + ([("s", 1)] if kind == "dkp" else []) + [("t", 1)]
-            s = _scales(op, scales_input, names)
-            p["stage1"] = _multipliers(s_x * s["b"] / s["t"])  # one per column q of B
-            p["parts"] = [_multipliers(np.repeat(s["a"], b_out)[:cols] * s["t"] / s_o)]
-            if kind == "dkp":
-                p["s"] = _sparse_factor(op, ins[5], rows, cols, options["nnz"]).to_dense().astype(np.int64)
-                p["parts"].append(_multipliers(np.full(cols, s_x * s["s"][0] / s_o)))
+        f, names = product_factors(op, kind, ins[1:1 + factors], rows, cols)
+        p.update(f)
+        s = _scales(op, ins[2 + factors], names)
+        p["stage1"], p["parts"] = product_multipliers(kind, f, s, s_x, s_o, cols)
+        if kind == "dkp":
+            p["s"] = _sparse_factor(op, ins[5], rows, cols, options["nnz"]).to_dense().astype(np.int64)
         return p
     return prepare
 
 
 def _fc_eval(p, inputs):
     x = np.asarray(inputs[0], np.int64).reshape(-1, p["rows"]) - p["x_zero"]
-    kind = p["kind"]
-    if kind == "lmf":
-        t = _to_int16(x @ p["u"].T, p["stage1"])
-        accs = [t @ p["v"].T + p["bias"]]
-    elif kind == "hmf":
-        r = p["h"].shape[1]
-        t = _to_int16(x[:, r:] @ p["u"].T, p["stage1"])
-        accs = [x[:, :r] @ p["h"].T + p["bias"], t @ p["v"].T]
-    else:
-        (a_out, a_in), (b_out, b_in) = p["a"].shape, p["b"].shape
-        padded = np.zeros((len(x), a_in * b_in), np.int64)
-        padded[:, : p["rows"]] = x
-        stage1 = padded.reshape(-1, a_in, b_in) @ p["b"].T  # [n, a_in, b_out]: X B
-        t = _to_int16(stage1, p["stage1"])
-        y = np.einsum("pi,niq->npq", p["a"], t).reshape(len(x), a_out * b_out)[:, : p["cols"]]  # A^T X B
-        accs = [y + p["bias"]] + ([x @ p["s"]] if kind == "dkp" else [])
+    accs = product_accs(p, x)
+    accs[0] = accs[0] + p["bias"]
     out = _output(zip(accs, p["parts"]), p["out_zero"], *p["range"])
     return out.reshape(p["out_shape"])
 
