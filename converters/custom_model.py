@@ -11,8 +11,8 @@ clean all-int8 graph with the TFLite schema, each buffer 4-byte aligned. One op 
     dense layers          FULLY_CONNECTED (dense), TFC_SPARSE_FULLY_CONNECTED (pruned) or
                           TFC_{LMF,HMF,KP,DKP}_FULLY_CONNECTED
 
-The ops' math is tfcompress/reference/structured_ops.py (docs/ops.md). Recurrent encoders
-are not lowered here yet (`supports`): `converters.custom_ops` rewrites their builtin graph.
+The ops' math is tfcompress/reference/structured_ops.py (docs/ops.md); recurrent encoders are
+lowered by converters/custom_recurrent.py (embedding lookup, TFC_LSTM / TFC_GRU).
 """
 
 from __future__ import annotations
@@ -314,38 +314,46 @@ def keras_activation(layer) -> int:
 
 # -- the model ---------------------------------------------------------------------------------
 
+LOWERED_ENCODERS = ("pooled", "lstm", "gru")
+
+
 def supports(trained) -> bool:
-    """Whether this lowering covers the model: pooled encoders (recurrent ones: not yet)."""
-    return trained.config.encoder == "pooled"
+    """Whether this lowering covers the model's encoder."""
+    return trained.config.encoder in LOWERED_ENCODERS
+
+
+def quantized_activation(writer: GraphWriter, name: str, sample: np.ndarray) -> QuantizedActivation:
+    """An int8 [1, width] activation tensor quantised for its calibrated float `sample` [n, width]."""
+    scale, zero = activation_quantization(sample)
+    return QuantizedActivation(writer.activation(name, [1, sample.shape[-1]], scale, zero), scale, zero, sample)
 
 
 def convert_custom(trained, calibration_ids: np.ndarray) -> bytes:
-    """The int8 .tflite of a pooled classifier in fused ops, calibrated on `calibration_ids` [n, T]."""
+    """The int8 .tflite of a classifier in fused ops, calibrated on `calibration_ids` [n, T]: the
+    embedding and encoder (an embedding bag, or a lookup and TFC_LSTM / TFC_GRU:
+    converters.custom_recurrent), then the dense head, each layer's output range taken by
+    calling the Keras layers one by one (not a sub-model: a pruned model's layers belong to two
+    graphs)."""
     if not supports(trained):
-        raise ValueError(f"the fused lowering covers pooled encoders, not {trained.config.encoder}")
+        raise ValueError(f"the fused lowering covers {', '.join(LOWERED_ENCODERS)} encoders, "
+                         f"not {trained.config.encoder}")
     if len(calibration_ids) == 0:
         raise ValueError("calibration needs at least one example")
-    model = trained.model
-    names = {layer.name for layer in model.layers}
-    dense_layers = [model.get_layer(n) for n in ("hidden", "logits") if n in names]
-    # The layers called one by one (not a sub-model: a pruned model's layers belong to two graphs).
-    x = model.get_layer("pool")(model.get_layer("embedding")(np.asarray(calibration_ids, np.int32)))
-    values = [x.numpy()]
-    for layer in dense_layers:
-        x = layer(x, training=False)
-        values.append(x.numpy())
+    model, calibration_ids = trained.model, np.asarray(calibration_ids, np.int32)
     tokens = int(model.inputs[0].shape[1])
     writer = GraphWriter()
     ids = writer.activation("token_ids", [1, tokens], dtype=schema.TensorType.INT32)
+    if trained.config.encoder == "pooled":
+        embedding = model.get_layer("embedding")
+        x = quantized_activation(writer, "pool", model.get_layer("pool")(embedding(calibration_ids)).numpy())
+        lower_embedding_bag(writer, embedding, ids, tokens, x)
+    else:
+        from converters.custom_recurrent import lower_recurrent_classifier
 
-    def quantized(name: str, sample: np.ndarray) -> QuantizedActivation:
-        scale, zero = activation_quantization(sample)
-        return QuantizedActivation(writer.activation(name, [1, sample.shape[-1]], scale, zero), scale, zero, sample)
-
-    x = quantized("pool", values[0])
-    lower_embedding_bag(writer, model.get_layer("embedding"), ids, tokens, x)
-    for layer, sample in zip(dense_layers, values[1:]):
-        out = quantized(layer.name if layer.name != "logits" else "logits", sample)
+        x = lower_recurrent_classifier(writer, trained, calibration_ids, ids)
+    names = {layer.name for layer in model.layers}
+    for layer in (model.get_layer(n) for n in ("hidden", "logits") if n in names):
+        out = quantized_activation(writer, layer.name, layer(x.values, training=False).numpy())
         lower_dense(writer, layer, x, out)
         x = out
     return writer.finish([ids], [x.tensor])

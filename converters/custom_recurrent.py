@@ -26,8 +26,8 @@ import math
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from converters.custom_model import (GraphWriter, QuantizedActivation, activation_quantization, balanced,
-                                     intermediate_scale, lower_dense, symmetric)
+from converters.custom_model import (GraphWriter, QuantizedActivation, balanced,
+                                     intermediate_scale, symmetric)
 from tfcompress.reference.custom_options import (GRU, LSTM, RECURRENT_KINDS, SPARSE_GATHER, STRUCTURED_GATHER)
 from tfcompress.reference.recurrent_ops import GATE_FRACTION_BITS, MAX_CELL_BITS
 from tfcompress.structures.sparse import SparseMatrix
@@ -243,21 +243,7 @@ def lower_recurrent_classifier(writer: GraphWriter, trained, calibration_ids: np
 
 
 def convert_recurrent(trained, calibration_ids: np.ndarray) -> bytes:
-    """The int8 .tflite of an lstm / gru classifier in fused ops, calibrated on `calibration_ids`
-    [n, T]: embedding lookup, TFC_LSTM / TFC_GRU, then the head as custom_model.convert_custom
-    writes it."""
-    model = trained.model
-    names = {layer.name for layer in model.layers}
-    tokens = int(model.inputs[0].shape[1])
-    writer = GraphWriter()
-    ids = writer.activation("token_ids", [1, tokens], dtype=schema.TensorType.INT32)
-    x = lower_recurrent_classifier(writer, trained, calibration_ids, ids)
-    values = x.values
-    for layer in (model.get_layer(n) for n in ("hidden", "logits") if n in names):
-        values = layer(values, training=False).numpy()
-        scale, zero = activation_quantization(values)
-        out = QuantizedActivation(writer.activation(layer.name, [1, values.shape[-1]], scale, zero), scale, zero,
-                                  values)
-        lower_dense(writer, layer, x, out)
-        x = out
-    return writer.finish([ids], [x.tensor])
+    """The int8 .tflite of an lstm / gru classifier in fused ops (custom_model.convert_custom)."""
+    from converters.custom_model import convert_custom
+
+    return convert_custom(trained, calibration_ids)

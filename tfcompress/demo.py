@@ -96,8 +96,8 @@ def format_report(report: dict) -> str:
         f"  {report['method']} compressed       {report['compressed_bytes']:,} bytes counted at int8 "
         f"({report['compression_ratio']:.1f}x)",
         f"  float test accuracy  {report['float_test_accuracy']:.2%}",
-        f"  int8 test accuracy   {report['int8_test_accuracy']:.2%} (generated C; equal to the integer reference bit for "
-        f"bit: {'yes' if report['int8_equals_golden'] else 'NO'})",
+        f"  int8 test accuracy   {report['int8_test_accuracy']:.2%} (generated C; equal to the integer reference "
+        f"bit for bit: {'yes' if report['int8_equals_golden'] else 'NO'})",
         f"  float/int8 agree     {report['float_int8_agreement']:.2%}",
         "  deployable           " + format_tflite_bytes(report["tflite_bytes"], report["uncompressed_tflite_bytes"])
         + f" (custom ops; builtin ops: {report['builtin_tflite_bytes']:,} bytes)",

@@ -117,6 +117,7 @@ def compress_recurrent(model, config: LanguageModelConfig, corpus: Corpus, optio
     shapes = {n: (m.rows, m.cols) for n, m in dense.items()}
     dense_bytes = sum(m.storage_bytes() for m in dense.values())
     plans = plan_compression(shapes, 0, options.method, dense_bytes / options.target_ratio, only=set(shapes),
+                             roles={n: m.role for n, m in dense.items()},
                              doping_share=options.doping_share, cmr=options.cmr)
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
     compressed_config = replace(config, structures=structures)

@@ -5,16 +5,16 @@ from tfcompress.compression.plan import (TargetError, kronecker_candidates, plan
 from tfcompress.structures.spec import Structure, pruned_storage_bytes
 
 SHAPES = {"embedding": (8000, 64), "hidden": (64, 128), "logits": (128, 151)}
-LOOKUPS = frozenset({"embedding"})
+ROLES = {"embedding": "lookup"}
 FIXED = (128 + 151) * 4
-DENSE = {n: Structure().storage_bytes(r, c, lookup=n in LOOKUPS) for n, (r, c) in SHAPES.items()}
+DENSE = {n: Structure().storage_bytes(r, c, role=ROLES.get(n, "fully_connected")) for n, (r, c) in SHAPES.items()}
 
 
 @pytest.mark.parametrize("method,ratio", [(m, r) for m in ("lmf", "hmf", "kp", "dkp", "prune") for r in (10, 25)]
                          + [("kp", 50), ("dkp", 50), ("prune", 50)])  # 50x: low rank's scales alone exceed it
 def test_plans_meet_the_whole_model_target_closely(method, ratio):
     target = (FIXED + sum(DENSE.values())) / ratio
-    plans = plan_compression(SHAPES, FIXED, method, target, lookups=LOOKUPS)
+    plans = plan_compression(SHAPES, FIXED, method, target, roles=ROLES)
     total = FIXED + sum(p.bytes for p in plans) + sum(b for n, b in DENSE.items() if n not in {p.name for p in plans})
     assert total <= target
     assert total >= 0.85 * target  # rounding of ranks / shapes leaves little unused

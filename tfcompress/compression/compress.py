@@ -81,7 +81,7 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
     shapes = {n: (m.rows, m.cols) for n, m in found.items()}
     plans = plan_compression(shapes, per_total(source.model, {}), options.method, target,
                              only=set(options.layers) or None, allocation=options.allocation,
-                             lookups=frozenset(n for n, m in found.items() if m.lookup),
+                             roles={n: m.role for n, m in found.items()},
                              doping_share=options.doping_share, cmr=options.cmr)
     for p in plans:
         what = p.structure.describe(p.rows, p.cols) if p.structure else f"pruned to {1 - p.sparsity:.2%} of its entries"
@@ -164,7 +164,7 @@ def _report(base, compressed, base_bytes, target, options, before) -> dict:
     for name, matrix in matrices(compressed.model).items():
         if options.method == "prune":
             nnz = int(np.count_nonzero(matrix.to_dense()))
-            size = pruned_storage_bytes(matrix.rows, matrix.cols, nnz, matrix.lookup)
+            size = pruned_storage_bytes(matrix.rows, matrix.cols, nnz, matrix.role)
             structure = {"kind": "pruned", "density": nnz / (matrix.rows * matrix.cols)}
             description = "dense" if nnz == matrix.rows * matrix.cols else \
                 f"pruned to {structure['density']:.2%} ({nnz:,} entries)"
@@ -221,7 +221,8 @@ def format_report(report: dict) -> str:
         sizes = report["tflite_bytes"]
         lines.append(f"planned {report['compressed_bytes']:,} bytes; "
                      + format_tflite_bytes(sizes["compressed"], sizes["uncompressed"], "int8 .tflite (custom ops)")
-                     + (f"; builtin ops {sizes['compressed_builtin']:,} bytes" if "compressed_builtin" in sizes else ""))
+                     + (f"; builtin ops {sizes['compressed_builtin']:,} bytes"
+                        if "compressed_builtin" in sizes else ""))
     for split in report["accuracy_after"]:
         b, a = report["accuracy_before"].get(split), report["accuracy_after"][split]
         lines.append(f"{split} accuracy: {b:.2%} -> {a:.2%}" if b is not None else f"{split} accuracy: {a:.2%}")

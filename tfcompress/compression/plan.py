@@ -73,41 +73,41 @@ def _best_kronecker(budget, candidates, size):
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _bytes(kind: str, rows: int, cols: int, lookup: bool, rank: int = 0, a=(0, 0), b=(0, 0)) -> int:
+def _bytes(kind: str, rows: int, cols: int, role: str, rank: int = 0, a=(0, 0), b=(0, 0)) -> int:
     """Structure.storage_bytes, cached: the bisection asks for the same structures many times."""
-    return Structure(kind, rank=rank, a_shape=a, b_shape=b).storage_bytes(rows, cols, lookup=lookup)
+    return Structure(kind, rank=rank, a_shape=a, b_shape=b).storage_bytes(rows, cols, role=role)
 
 
 def structure_for_budget(method: str, rows: int, cols: int, budget: float, candidates=None,
                          doping_share: float = DEFAULT_DOPING_SHARE, cmr: float = DEFAULT_CMR,
-                         lookup: bool = False) -> Structure:
+                         role: str = "fully_connected") -> Structure:
     """The largest structure of `method` whose storage fits `budget` bytes (else the smallest)."""
     if method in ("lmf", "hmf"):
         rank = 1
-        while rank < min(rows, cols) and _bytes(method, rows, cols, lookup, rank + 1) <= budget:
+        while rank < min(rows, cols) and _bytes(method, rows, cols, role, rank + 1) <= budget:
             rank += 1
         return Structure(method, rank=rank)
     candidates = candidates if candidates is not None else kronecker_candidates(rows, cols)
 
     def kp_size(c):
-        return _bytes("kp", rows, cols, lookup, 0, c[0], c[1])
+        return _bytes("kp", rows, cols, role, 0, c[0], c[1])
 
     if method == "kp":
         a, b, _ = _best_kronecker(budget, candidates, kp_size)
         return Structure("kp", a_shape=a, b_shape=b)
     if method == "dkp":
         a, b, _ = _best_kronecker(budget * (1 - doping_share), candidates, kp_size)
-        room, cells = budget - _bytes("dkp", rows, cols, lookup, 0, a, b), rows * cols  # S empty: its scale only
+        room, cells = budget - _bytes("dkp", rows, cols, role, 0, a, b), rows * cols  # S empty: its scale only
         nnz = _largest_fitting(lambda k: sparse_storage_bytes(rows, cols, k) <= room, cells)
         return Structure("dkp", a_shape=a, b_shape=b, density=nnz / cells, cmr=cmr)
     raise ValueError(f"unknown method {method!r}")
 
 
-def sparsity_for_budget(rows: int, cols: int, budget: float, lookup: bool = False) -> float:
+def sparsity_for_budget(rows: int, cols: int, budget: float, role: str = "fully_connected") -> float:
     """prune: the smallest sparsity whose storage fits `budget` bytes (0 if dense fits)."""
-    if Structure().storage_bytes(rows, cols, lookup=lookup) <= budget:
+    if Structure().storage_bytes(rows, cols, role=role) <= budget:
         return 0.0
-    nnz = _largest_fitting(lambda k: pruned_storage_bytes(rows, cols, k, lookup) <= budget, rows * cols)
+    nnz = _largest_fitting(lambda k: pruned_storage_bytes(rows, cols, k, role) <= budget, rows * cols)
     return 1.0 - max(nnz, 1) / (rows * cols)
 
 
@@ -122,9 +122,10 @@ def _largest_fitting(fits, upper: int) -> int:
 
 def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, method: str, target_bytes: float,
                      only: set[str] | None = None, allocation: float = DEFAULT_ALLOCATION,
-                     lookups: frozenset[str] = frozenset(), **options) -> list[MatrixPlan]:
+                     roles: dict[str, str] | None = None, **options) -> list[MatrixPlan]:
     """Plan every matrix (name -> (rows, cols)); `fixed_bytes` is what stays as is (biases);
-    `lookups` names the matrices used by row (embedding tables), whose ops store other scales."""
+    `roles` gives each matrix's structures.spec role (default fully_connected): its op's scales differ."""
+    roles = roles or {}
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     if only and set(only) - set(shapes):
@@ -134,24 +135,25 @@ def plan_compression(shapes: dict[str, tuple[int, int]], fixed_bytes: int, metho
         if large and large != set(shapes):
             try:
                 return plan_compression(shapes, fixed_bytes, method, target_bytes, only=large,
-                                        allocation=allocation, lookups=lookups, **options)
+                                        allocation=allocation, roles=roles, **options)
             except TargetError:
                 pass
         only = set(shapes)
     names = [n for n in shapes if n in only]
     kp_candidates = {n: kronecker_candidates(*shapes[n]) for n in names} if method in ("kp", "dkp") else {}
-    fixed_bytes += sum(Structure().storage_bytes(r, c, lookup=n in lookups) for n, (r, c) in shapes.items()
+    fixed_bytes += sum(Structure().storage_bytes(r, c, role=roles.get(n, "fully_connected"))
+                       for n, (r, c) in shapes.items()
                        if n not in names)
 
     def choose(name: str, budget: float) -> MatrixPlan:
         rows, cols = shapes[name]
-        lookup = name in lookups
+        role = roles.get(name, "fully_connected")
         if method == "prune":
-            sparsity = sparsity_for_budget(rows, cols, budget, lookup)
+            sparsity = sparsity_for_budget(rows, cols, budget, role)
             nnz = round((1 - sparsity) * rows * cols)  # at least 1: a matrix of nothing is no layer
-            return MatrixPlan(name, rows, cols, None, pruned_storage_bytes(rows, cols, nnz, lookup), sparsity)
-        s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), lookup=lookup, **options)
-        return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols, lookup=lookup))
+            return MatrixPlan(name, rows, cols, None, pruned_storage_bytes(rows, cols, nnz, role), sparsity)
+        s = structure_for_budget(method, rows, cols, budget, kp_candidates.get(name), role=role, **options)
+        return MatrixPlan(name, rows, cols, s, s.storage_bytes(rows, cols, role=role))
 
     def at_scale(scale: float) -> list[MatrixPlan]:
         # budget ~ size ** allocation: 1 gives every matrix the same ratio; below 1 small matrices

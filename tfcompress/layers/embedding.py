@@ -21,7 +21,7 @@ class PaddedEmbedding(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
     def build(self, input_shape):
         init = keras.initializers.RandomUniform(-0.05, 0.05)
         self.embeddings = StructuredMatrix(self, "embeddings", self.vocab_size, self.output_dim, self.structure, init,
-                                           lookup=True)
+                                           role="lookup")
         super().build(input_shape)
 
     def call(self, token_ids, training=None):

@@ -35,9 +35,10 @@ class UnrolledRNN(keras.layers.Layer, tfmot.sparsity.keras.PrunableLayer):
 
     def build(self, input_shape):
         gates = _GATES[self.cell] * self.units
-        self.input_kernel = StructuredMatrix(self, "input_kernel", int(input_shape[-1]), gates, self.input_structure)
+        self.input_kernel = StructuredMatrix(self, "input_kernel", int(input_shape[-1]), gates, self.input_structure,
+                                             role="recurrent")
         self.recurrent_kernel = StructuredMatrix(self, "recurrent_kernel", self.units, gates,
-                                                 self.recurrent_structure, "orthogonal")
+                                                 self.recurrent_structure, "orthogonal", role="recurrent")
         bias_init = "zeros"
         if self.cell == "lstm":  # forget-gate bias 1, as Keras' unit_forget_bias
             u = self.units

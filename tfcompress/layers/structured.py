@@ -29,10 +29,10 @@ class StructuredMatrix:
     """The weights of one structured matrix, created on (and tracked by) a Keras layer."""
 
     def __init__(self, layer: keras.layers.Layer, name: str, rows: int, cols: int, structure: Structure,
-                 initializer="glorot_uniform", lookup: bool = False):
+                 initializer="glorot_uniform", role: str = "fully_connected"):
         structure.check(rows, cols)
         self.rows, self.cols, self.structure, self.name = rows, cols, structure, name
-        self.lookup = lookup  # used by row (an embedding table), not as x @ W: its op differs
+        self.role = role  # structures.spec.ROLES: the op that uses W, and so the scales it stores
         def add(suffix, shape, init=initializer, trainable=True):
             init = keras.initializers.get(init)  # a fresh instance per weight: factors differ
             return layer.add_weight(f"{name}_{suffix}" if suffix else name, shape=shape,
@@ -160,7 +160,7 @@ class StructuredMatrix:
         return self.structure.parameter_count(self.rows, self.cols, self.nonzeros)
 
     def storage_bytes(self, value_bytes: int = 1) -> int:
-        return self.structure.storage_bytes(self.rows, self.cols, value_bytes, self.nonzeros, self.lookup)
+        return self.structure.storage_bytes(self.rows, self.cols, value_bytes, self.nonzeros, self.role)
 
     @property
     def dense_parameter_count(self) -> int:

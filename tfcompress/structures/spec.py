@@ -22,6 +22,7 @@ from tfcompress.structures import sparse
 KINDS = ("dense", "lmf", "hmf", "kp", "dkp")
 SCALE_BYTES = 4  # a float32 scale in a TFC_ op's `scales` input
 CHANNEL_QUANTIZATION_BYTES = 12  # a builtin tensor's float32 scale and int64 zero point
+ROLES = ("fully_connected", "lookup", "recurrent")  # how a matrix is used: x @ W, W[id], inside an RNN op
 
 
 @dataclass(frozen=True)
@@ -83,35 +84,39 @@ class Structure:
         return kp + (nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols))
 
     def storage_bytes(self, rows: int, cols: int, value_bytes: int = 1, nonzeros: int | None = None,
-                      lookup: bool = False) -> int:
+                      role: str = "fully_connected") -> int:
         """Bytes the deployed op stores for W: values at `value_bytes` each, S's indices in the
         sparse format the kernels read, and the quantisation parameters (`quantization_bytes`)."""
-        quantization = self.quantization_bytes(rows, cols, lookup)
+        quantization = self.quantization_bytes(rows, cols, role)
         if self.kind != "dkp":
             return self.parameter_count(rows, cols) * value_bytes + quantization
         nnz = nonzeros if nonzeros is not None else final_nonzeros(self.density, rows, cols)
         kp = (int(np.prod(self.a_shape)) + int(np.prod(self.b_shape))) * value_bytes
         return kp + sparse_storage_bytes(rows, cols, nnz, value_bytes) + quantization
 
-    def quantization_bytes(self, rows: int, cols: int, lookup: bool = False) -> int:
-        """The quantisation parameters of W's op (converters.custom_model): a dense matrix is a
-        builtin tensor with a float32 scale and an int64 zero point per output channel (one for
-        an embedding table); a structured one is a TFC_ op with one float32 scale per factor or
-        per factor column (docs/ops.md), plus its int16 intermediate's for a fully connected op."""
+    def quantization_bytes(self, rows: int, cols: int, role: str = "fully_connected") -> int:
+        """The quantisation parameters of W's op (converters.custom_model), by the matrix's `role`
+        (ROLES): a dense matrix is a builtin tensor with a float32 scale and an int64 zero point per
+        output channel (one for an embedding table), or inside TFC_LSTM / TFC_GRU one float32 scale
+        per column; a structured one is a TFC_ op with one float32 scale per factor or per factor
+        column (docs/ops.md), plus its int16 intermediate's where it is multiplied (not looked up)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        lookup = role == "lookup"
         if self.kind == "dense":
-            return CHANNEL_QUANTIZATION_BYTES * (1 if lookup else cols)
+            return SCALE_BYTES * cols if role == "recurrent" else CHANNEL_QUANTIZATION_BYTES * (1 if lookup else cols)
         (_, a_out), (_, b_out) = self.a_shape, self.b_shape
         scales = {"lmf": 1 + cols, "hmf": 1 + 2 * cols, "kp": a_out + b_out, "dkp": a_out + b_out + 1}[self.kind]
         return SCALE_BYTES * (scales + (0 if lookup else 1))
 
 
-def pruned_storage_bytes(rows: int, cols: int, nonzeros: int, lookup: bool = False) -> int:
+def pruned_storage_bytes(rows: int, cols: int, nonzeros: int, role: str = "fully_connected") -> int:
     """A pruned matrix as the converter stores it: sparse (TFC_SPARSE_*, one float32 scale per
     output channel, one for a table) when that takes fewer value bytes than dense, else dense."""
     packed = sparse_storage_bytes(rows, cols, nonzeros)
     if 0 < nonzeros and packed < rows * cols:
-        return packed + SCALE_BYTES * (1 if lookup else cols)
-    return Structure().storage_bytes(rows, cols, lookup=lookup)
+        return packed + SCALE_BYTES * (1 if role == "lookup" else cols)
+    return Structure().storage_bytes(rows, cols, role=role)
 
 
 def final_nonzeros(density: float, rows: int, cols: int) -> int:
