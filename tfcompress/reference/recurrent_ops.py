@@ -4,79 +4,8 @@ op, and the per-token lookup of a structured embedding table that feeds it
 `version`, TFLite's (q, shift) multipliers and double rounding, symmetric int8 factors whose
 scales travel in one float32 `scales` input).
 
-TFC_LSTM / TFC_GRU (version 1) run tfcompress.layers.recurrent.UnrolledRNN over the fixed token
-window and return its last hidden state. W [D, G·H] is the input matrix, U [H, G·H] the
-recurrent one (G = 4 gates i, f, g, o for the LSTM, 3 gates z, r, n for the GRU, Keras'
-order, each H columns); each is dense or structured and is multiplied exactly as the fused
-fully connected ops multiply theirs (structured_ops.product_accs: int8 factors stored
-[out, in], an int16 first stage at its calibrated scale t, int32 parts that wrap).
-
-    input 0                 x: int8 [1, T, D], scale s_x, zero point z_x (the lookup's rows)
-    inputs 1 ..             W's factors, then U's factors, each in PRODUCT_FACTORS order for its
-                            structure: dense w [G·H, D] (one scale per column of W); lmf u, v;
-                            hmf h, u, v; kp / dkp a, b (the fully connected ops' layouts)
-    then                    bias: int32 [G·H] at scale 2^-12 (or -1: zeros); the GRU also
-                            recurrent_bias: int32 [G·H] at 2^-12 (Keras' reset_after GRU)
-    then                    scales: float32, W's scales then U's (each as its fully connected
-                            op lists them: the factors', DKP's s, then t; dense: w's G·H)
-    last two                s of W, s of U: uint8 packed sparse S (dkp with nnz > 0), else -1
-    output 0                int8 [1, H], zero point 0, scale s_h: the last hidden state
-    options                 version 1; units H; input_structure, recurrent_structure (an index
-                            into custom_options.RECURRENT_KINDS: 0 dense, 1 lmf, 2 hmf, 3 kp,
-                            4 dkp); input_nnz, recurrent_nnz (S's entries; 0 unless dkp);
-                            return_sequences (0: the last state; 1, every step's state for a
-                            language model, is not supported yet); TFC_LSTM: cell_bits
-
-Prepare: per product, the fully connected ops' multipliers with the output scale 2^-12 (W's
-input scale s_x, U's s_h); the hidden multiplier M_h = 2^-30 / s_h (LSTM: o · tanh(c) is
-Q0.30) or 2^-15 / s_h (GRU: its Q0.15 state). Eval, every window position t = 0 .. T-1 (the
-left padding included, as the Keras layer runs it), from h = 0 (int8), c = 0 / state = 0:
-
-    X = bias + sum over W's parts of requantize(part(x_t - z_x))           (exact, Q3.12)
-    R = [recurrent_bias +] sum over U's parts of requantize(part(h))        (exact, Q3.12)
-    LSTM: pre = sat16(X + R); i, f, o = sigmoid(pre_i, pre_f, pre_o); g = tanh(pre_g)
-          c = sat16(rshift(f · c, 15) + rshift(i · g, 15 + cell_bits))
-          h = clamp(requantize(o · tanh_{cell_bits}(c), M_h), -128, 127)
-    GRU:  z, r = sigmoid(sat16(X_z + R_z)), sigmoid(sat16(X_r + R_r))
-          n = tanh(sat16(X_n + rshift(r · sat16(R_n), 15)))
-          state = sat16(n + rshift(z · (state - n), 15));  h = clamp(requantize(state, M_h), -128, 127)
-
-rshift is RoundingDivideByPOT (halves away from zero), sat16 clamps to [-32768, 32767],
-sigmoid(v) = min(RoundingDivideByPOT(gemmlowp logistic(v << 16, 3 integer bits), 16), 32767)
-and tanh_b(v) = sat16(RoundingDivideByPOT(gemmlowp tanh(v << 16, b integer bits), 16)), b = 3
-for the gates (reference/fixedpoint.py, in Q0.31 then rounded to Q0.15).
-
-Precision, and why (all integer at eval time; every multiplier computed at prepare):
-
-    gate pre-activations  int16 Q3.12 (range [-8, 8)), as TFLite's integer LSTM: each part of
-                          x·W and h·U goes straight to 2^-12, the bias is already there.
-                          sigmoid and tanh are flat past ±8 (sigmoid(8) = 1 - 3.4e-4) and 2^-12
-                          is far below the int8 inputs' own rounding.
-    sigmoid, tanh         gemmlowp's fixed point: no float, no table; a C kernel may compute
-                          them or tabulate the 65,536 int16 inputs (as this reference does).
-    LSTM cell state c     int16 at the power of two 2^(cell_bits - 15) the converter
-                          calibrates (the smallest holding max|c|), so both products reach
-                          it by a shift; tanh(c) takes c with cell_bits integer bits.
-    GRU state             int16 Q0.15 (|h| < 1: a convex mix of tanh outputs and the zero
-                          start), so the state carried from step to step is not rounded to int8.
-    hidden state h        int8, zero point 0, at the calibrated s_h (max|h| / 127 over every
-                          step of the calibration examples): what U multiplies and the output.
-
-On SNIPS this keeps the int8 accuracy within 0.15 point of the float model (LSTM and GRU,
-dense, DKP and LMF at 25x; the report of the change that added these ops has the numbers).
-
-Bounds: products of two Q0.15 values are < 2^30, the GRU's z · (state - n) < 2^31 (|state - n|
-< 2^16), r · sat16(R_n) < 2^30, f · c < 2^30: all fit int32. The int32 parts of each product wrap
-like the fully connected ops' (same bounds, docs/ops.md); the requantised parts, the biases
-and the shifted products are summed exactly (at most six int32 terms: int64 in C, as the
-structured fully connected ops sum their parts) before each saturation.
-
-TFC_{LMF,HMF,KP,DKP}_GATHER (version 1): ids int32 [1, T] -> int8 [1, T, D] at the output's
-scale and zero point; inputs and options those of the embedding bag op of the same kind
-(TFC_{kind}_EMBEDDING_BAG: ids, factors, scales[, s]; pad_id, vocab[, nnz]). Row t is what
-that bag computes for the window of one token ids[t]: W[ids[t]] requantised to the output
-scale, the `pad_id` row the output zero point. A dense table is looked up by the builtin
-GATHER (its rows keep the table's quantisation), a pruned one by TFC_SPARSE_GATHER.
+docs/ops.md specifies the ops (inputs, options, math, precision and why); this module is the
+executable spec the C kernels equal.
 """
 
 from __future__ import annotations
