@@ -58,6 +58,19 @@ def symmetric(w: np.ndarray, axis: int | None = None, limit: int = INT8_LIMIT) -
     return np.clip(np.round(w / shaped), -limit, limit).astype(dtype), scales
 
 
+LOGIT_SPAN = 10.0  # a class this far below the top logit has e^-10 (4.5e-5) of its softmax probability
+
+
+def logits_quantization(values: np.ndarray) -> tuple[float, int]:
+    """(scale, zero point) of the int8 logits: the range from the lowest top logit minus
+    LOGIT_SPAN to the highest logit. Lower logits saturate, which changes neither the argmax nor
+    the softmax, and the top ones get the resolution: a fine-tuned model's logits can spread
+    over a hundred units with the top two less than one apart."""
+    lowest_top = float(np.min(np.max(values, axis=-1)))
+    return activation_quantization(np.array([max(float(np.min(values)), lowest_top - LOGIT_SPAN),
+                                             float(np.max(values))]))
+
+
 def intermediate_scale(values: np.ndarray) -> float:
     """The int16 scale of a fully connected op's first stage: its calibrated peak over 32767."""
     peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
@@ -322,9 +335,10 @@ def supports(trained) -> bool:
     return trained.config.encoder in LOWERED_ENCODERS
 
 
-def quantized_activation(writer: GraphWriter, name: str, sample: np.ndarray) -> QuantizedActivation:
+def quantized_activation(writer: GraphWriter, name: str, sample: np.ndarray,
+                         logits: bool = False) -> QuantizedActivation:
     """An int8 [1, width] activation tensor quantised for its calibrated float `sample` [n, width]."""
-    scale, zero = activation_quantization(sample)
+    scale, zero = (logits_quantization if logits else activation_quantization)(sample)
     return QuantizedActivation(writer.activation(name, [1, sample.shape[-1]], scale, zero), scale, zero, sample)
 
 
@@ -353,7 +367,7 @@ def convert_custom(trained, calibration_ids: np.ndarray) -> bytes:
         x = lower_recurrent_classifier(writer, trained, calibration_ids, ids)
     names = {layer.name for layer in model.layers}
     for layer in (model.get_layer(n) for n in ("hidden", "logits") if n in names):
-        out = quantized_activation(writer, layer.name, layer(x.values, training=False).numpy())
+        out = quantized_activation(writer, layer.name, layer(x.values, training=False).numpy(), layer.name == "logits")
         lower_dense(writer, layer, x, out)
         x = out
     return writer.finish([ids], [x.tensor])

@@ -86,3 +86,13 @@ def test_compressed_models_convert_to_custom_ops_by_default(converted, tiny_data
     manifest = convert_model(trained, tiny_dataset, tmp_path / "fw", calibration_samples=20)
     assert manifest["op_set"] == ("builtin" if method == "dense" else "custom")
     assert manifest["operator_count"] == (3 if method == "dkp" else manifest["operator_count"])
+
+
+def test_the_logits_range_keeps_resolution_for_the_top_classes():
+    from converters.custom_model import LOGIT_SPAN, activation_quantization, logits_quantization
+
+    logits = np.array([[-60.0, 3.0, 2.5], [-40.0, 20.0, 19.7], [-5.0, 1.0, 0.0]])
+    scale, zero = logits_quantization(logits)
+    low = (-128 - zero) * scale
+    assert low == pytest.approx(1.0 - LOGIT_SPAN, abs=scale) and (127 - zero) * scale == pytest.approx(20, abs=scale)
+    assert scale < activation_quantization(logits)[0] / 2  # the plain range would spend half its steps below
