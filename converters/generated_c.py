@@ -29,6 +29,9 @@ ARENA_ALIGNMENT = 16
 C_TYPES = {np.int8: "int8_t", np.uint8: "uint8_t", np.int32: "int32_t", np.float32: "float"}
 INT32_OPS = {"ADD": "TFC_INT32_ADD", "SUB": "TFC_INT32_SUB", "MUL": "TFC_INT32_MUL", "DIV": "TFC_INT32_DIV",
              "MINIMUM": "TFC_INT32_MIN", "MAXIMUM": "TFC_INT32_MAX"}
+# The shifts tfc_requantize takes (TFLite's QuantizeMultiplier range): a left shift of 31 or more, or a
+# right shift past 31, would be undefined in C (or meaningless), so the generator refuses them.
+SHIFT_RANGE = (-31, 30)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class _Emitter:
     offsets: dict[int, int]
     declarations: list[str] = field(default_factory=list)
     body: list[str] = field(default_factory=list)
+    op: Operator | None = None  # the operator being emitted, named by refusals
 
     def tensor(self, index: int) -> str:
         spec = self.graph.tensors[index]
@@ -123,15 +127,31 @@ class _Emitter:
         self.declarations.append(f"static const {ctype} {full}[] = {{\n{_array(values)}\n}};")
         return full
 
+    def multiplier(self, pair) -> str:
+        """The initialiser of one tfc_quant_multiplier, refused unless tfc_requantize is defined for it."""
+        q, shift = (int(v) for v in pair)
+        if not SHIFT_RANGE[0] <= shift <= SHIFT_RANGE[1]:
+            raise OpError(self.op, f"requantisation multiplier ({q}, shift {shift}) has a shift outside "
+                                   f"[{SHIFT_RANGE[0]}, {SHIFT_RANGE[1]}]: the scales are out of the range "
+                                   f"tfc_requantize takes")
+        if not -(2**31) <= q < 2**31:
+            raise OpError(self.op, f"requantisation multiplier {q} does not fit int32")
+        return f"{{{q}, {shift}}}"
+
     def multipliers(self, name: str, pairs) -> str:
         full = f"{self.prefix}_{name}"
-        rows = [", ".join(f"{{{q}, {s}}}" for q, s in pairs[i:i + 6]) for i in range(0, len(pairs), 6)]
+        items = [self.multiplier(pair) for pair in pairs]
+        rows = [", ".join(items[i:i + 6]) for i in range(0, len(items), 6)]
         self.declarations.append(f"static const tfc_quant_multiplier {full}[] = {{\n    " + ",\n    ".join(rows)
                                  + "\n};")
         return full
 
+    def refuse(self, k: int, indent: str = "        ") -> str:
+        """The statements of operator k refusing its input: its profiling span closed, then 1 + k returned."""
+        return f"{indent}TFC_PROFILE_END({k});\n{indent}return {k + 1};"
+
     def call(self, k: int, text: str) -> None:
-        self.body.append(f"    if ({text} != TFC_OK) {{\n        return {k + 1};\n    }}")
+        self.body.append(f"    if ({text} != TFC_OK) {{\n{self.refuse(k)}\n    }}")
 
 
 def _broadcast(e: _Emitter, op: Operator) -> str:
@@ -179,7 +199,7 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
             raise OpError(op, "the generated C reduces contiguous axes only")
         outer, count = math.prod(shape[:axes[0]]), math.prod(shape[axes[0]:axes[-1] + 1])
         e.body.append(f"    {{\n        const tfc_mean_params {var}_p = {{{p['x_zero']}, {p['out_zero']}, "
-                      f"{{{p['q']}, {p['shift']}}}}};\n        const tfc_mean_dims {var}_d = "
+                      f"{e.multiplier((p['q'], p['shift']))}}};\n        const tfc_mean_dims {var}_d = "
                       f"{{{outer}, {count}, {math.prod(shape[axes[-1] + 1:])}}};")
         e.call(k, f"tfc_mean_s8(&{var}_p, &{var}_d, {x[0]}, {y})")
         e.body.append("    }")
@@ -192,7 +212,7 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
         mo = p.get("output_multiplier", p.get("multiplier"))
         shift = 0 if op.name == "MUL" else 20
         e.body.append(f"    {{\n        const tfc_elementwise_params {var}_p = {{{p['offsets'][0]}, {p['offsets'][1]}, "
-                      f"{p['out_zero']}, {shift}, {{{ma[0]}, {ma[1]}}}, {{{mb[0]}, {mb[1]}}}, {{{mo[0]}, {mo[1]}}}, "
+                      f"{p['out_zero']}, {shift}, {e.multiplier(ma)}, {e.multiplier(mb)}, {e.multiplier(mo)}, "
                       f"{{{p['range'][0]}, {p['range'][1]}}}}};\n        const tfc_broadcast_dims {var}_d = "
                       f"{_broadcast(e, op)};")
         e.call(k, f"tfc_{op.name.lower()}_s8(&{var}_p, &{var}_d, {x[0]}, {x[1]}, {y})")
@@ -202,9 +222,8 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
         e.call(k, f"tfc_lookup_s8({table}, {_count(out)}, {x[0]}, {y})")
     elif op.name == "QUANTIZE":
         if "requantize" in p:
-            q, s = p["requantize"]
             e.call(k, f"tfc_requantize_s8({_count(out)}, {p['x_zero']}, {p['out_zero']}, "
-                      f"(tfc_quant_multiplier){{{q}, {s}}}, {x[0]}, {y})")
+                      f"(tfc_quant_multiplier){e.multiplier(p['requantize'])}, {x[0]}, {y})")
         else:
             e.call(k, f"tfc_quantize_f32_s8({_count(out)}, {_c_float(p['scale'])}, {p['out_zero']}, {x[0]}, {y})")
     elif op.name == "CAST":
@@ -225,7 +244,7 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
         ids, table = ins
         e.declarations.append(f"static int32_t {e.prefix}_{var}_scratch[{table.shape[1]}];")
         e.body.append(f"    {{\n        const tfc_embedding_bag_params {var}_p = {{{p['table_zero']}, {p['out_zero']}, "
-                      f"{p['pad']}, {{{p['q']}, {p['shift']}}}}};\n        const tfc_embedding_bag_dims {var}_d = "
+                      f"{p['pad']}, {e.multiplier((p['q'], p['shift']))}}};\n        const tfc_embedding_bag_dims {var}_d = "
                       f"{{{table.shape[0]}, {table.shape[1]}, {ids.shape[1]}}};")
         e.call(k, f"tfc_embedding_bag_s8(&{var}_p, &{var}_d, {x[0]}, {x[1]}, {e.prefix}_{var}_scratch, {y})")
         e.body.append("    }")
@@ -274,11 +293,11 @@ def _emit_sparse(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
     e.body.append("    }")
 
 
-def _one_multiplier(op: Operator, pairs) -> str:
+def _one_multiplier(e: _Emitter, op: Operator, pairs) -> str:
     """A part with one scale for the tensor (a sparse S): the reference repeats its multiplier per channel."""
     if len(set(pairs)) != 1:
         raise OpError(op, "the generated C takes one multiplier for the sparse part")
-    return f"{{{pairs[0][0]}, {pairs[0][1]}}}"
+    return e.multiplier(pairs[0])
 
 
 def _packed_sparse(e: _Emitter, op: Operator, j: int) -> str:
@@ -303,7 +322,7 @@ def _scratch(e: _Emitter, var: str, ctype: str, count: int) -> str:
 
 def _call_with_scratch(e: _Emitter, k: int, function: str, dims: str, scratch: str, args: str) -> None:
     e.body.append(f"        if ({function}_get_buffer_size(&{dims}) > (int32_t)sizeof {scratch}) {{\n"
-                  f"            return {k + 1};\n        }}")
+                  f"{e.refuse(k, '            ')}\n        }}")
     e.call(k, f"{function}({args})")
 
 
@@ -321,9 +340,9 @@ def _emit_structured_fc(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -
         head = e.multipliers(f"{var}_head", p["parts"][0]) if kind == "hmf" else "NULL"
         low_rank = e.multipliers(f"{var}_low_rank", p["parts"][-1])
         scratch = _scratch(e, var, "int16_t", rank)
-        q, shift = p["stage1"][0]
         e.body.append(f"        const tfc_mf_fc_dims {var}_d = {{{batches}, {rows}, {cols}, {rank}}};\n"
-                      f"        const tfc_mf_fc_quant {var}_q = {{{{{q}, {shift}}}, {head}, {low_rank}}};")
+                      f"        const tfc_mf_fc_quant {var}_q = {{{e.multiplier(p['stage1'][0])}, {head}, "
+                      f"{low_rank}}};")
         args = ", ".join(x[j] for j in range(1 + factors))
         _call_with_scratch(e, k, function, f"{var}_d", scratch,
                            f"&{var}_p, &{var}_q, &{var}_d, {args}, {bias}, {scratch}, {y}")
@@ -331,7 +350,7 @@ def _emit_structured_fc(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -
         (a_out, a_in), (b_out, b_in) = p["a"].shape, p["b"].shape
         stage1 = e.multipliers(f"{var}_stage1", p["stage1"])
         kron = e.multipliers(f"{var}_kron", p["parts"][0])
-        sparse = _one_multiplier(op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
+        sparse = _one_multiplier(e, op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
         e.body.append(f"        const tfc_kp_fc_dims {var}_d = {{{batches}, {rows}, {cols}, {a_out}, {a_in}, "
                       f"{b_out}, {b_in}}};\n        const tfc_kp_fc_quant {var}_q = {{{stage1}, {kron}, {sparse}}};")
         if kind == "kp":
@@ -368,7 +387,7 @@ def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) 
     elif kind in ("kp", "dkp"):
         (a_in, a_out), (b_in, b_out) = p["a"].shape, p["b"].shape
         kron = e.multipliers(f"{var}_kron", p["parts"][0])
-        sparse = _one_multiplier(op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
+        sparse = _one_multiplier(e, op, p["parts"][1]) if kind == "dkp" else "{0, 0}"
         scratch = _scratch(e, var, "int32_t", depth * (2 if kind == "dkp" else 1))
         e.body.append(f"        const tfc_kp_bag_dims {var}_d = {{{vocab}, {depth}, {tokens}, {a_in}, {a_out}, "
                       f"{b_in}, {b_out}}};\n        const tfc_kp_bag_quant {var}_q = {{{kron}, {sparse}}};")
@@ -388,7 +407,7 @@ def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) 
         e.body.append(f"        const tfc_embedding_bag_dims {var}_d = {{{vocab}, {depth}, {tokens}}};\n"
                       f"        const tfc_sparse_matrix {var}_s = {s_init};")
         _call_with_scratch(e, k, function, f"{var}_d", scratch,
-                           f"&{var}_p, (tfc_quant_multiplier){_one_multiplier(op, p['parts'][0])}, &{var}_d, {x[0]}, "
+                           f"&{var}_p, (tfc_quant_multiplier){_one_multiplier(e, op, p['parts'][0])}, &{var}_d, {x[0]}, "
                            f"&{var}_s, {scratch}, {y}")
     e.body.append("    }")
 
@@ -443,8 +462,71 @@ def _emit_copy(e: _Emitter, k: int, op: Operator, p: dict, ins, x) -> None:
         e.body.append("    }")
 
 
+def _profile_header(prefix: str, count: int) -> str:
+    """The header's profiling declarations (firmware/README.md, "Per-operator profiling")."""
+    return (f"#define {prefix.upper()}_OPERATOR_COUNT {count}\n\n"
+            f"#ifdef TFC_PROFILE\n"
+            f"/* Built with TFC_PROFILE: the operators' names (builtin or TFC_ op), by index. */\n"
+            f"extern const char *const {prefix}_operator_names[{prefix.upper()}_OPERATOR_COUNT];\n"
+            f"#ifndef TFC_PROFILE_USER_HEADER\n"
+            f"/* The default host profiler (CLOCK_MONOTONIC): nanoseconds and calls per operator since\n"
+            f"   the program started or {prefix}_profile_reset(). */\n"
+            f"extern uint64_t {prefix}_op_ns[{prefix.upper()}_OPERATOR_COUNT];\n"
+            f"extern uint64_t {prefix}_op_calls[{prefix.upper()}_OPERATOR_COUNT];\n"
+            f"void {prefix}_profile_reset(void);\n"
+            f"#endif\n#endif\n")
+
+
+def _profile_source(prefix: str, names: list[str]) -> list[str]:
+    """Empty TFC_PROFILE_BEGIN/END unless TFC_PROFILE; then the operator names and the user's
+    tfc_profile.h (TFC_PROFILE_USER_HEADER) or the default host profiler."""
+    count = f"{prefix.upper()}_OPERATOR_COUNT"
+    quoted = ",\n".join(f'    "{name}"' for name in names)
+    return [
+        "/* Per-operator profiling: TFC_PROFILE_BEGIN(k) and TFC_PROFILE_END(k) enclose operator k, END also",
+        "   on the path where k refuses its input. They are empty unless the build defines TFC_PROFILE. */",
+        "#ifndef TFC_PROFILE",
+        "#define TFC_PROFILE_BEGIN(k)",
+        "#define TFC_PROFILE_END(k)",
+        "#else",
+        f"const char *const {prefix}_operator_names[{count}] = {{\n{quoted}\n}};",
+        "#ifdef TFC_PROFILE_USER_HEADER",
+        '#include "tfc_profile.h" /* defines TFC_PROFILE_BEGIN(k) and TFC_PROFILE_END(k): a cycle counter, say */',
+        "#else",
+        "#include <time.h>",
+        f"uint64_t {prefix}_op_ns[{count}];",
+        f"uint64_t {prefix}_op_calls[{count}];",
+        f"static uint64_t {prefix}_op_started;",
+        "",
+        f"static uint64_t {prefix}_profile_now(void)",
+        "{",
+        "    struct timespec now;",
+        "    clock_gettime(CLOCK_MONOTONIC, &now);",
+        "    return (uint64_t)now.tv_sec * UINT64_C(1000000000) + (uint64_t)now.tv_nsec;",
+        "}",
+        "",
+        f"void {prefix}_profile_reset(void)",
+        "{",
+        f"    memset({prefix}_op_ns, 0, sizeof {prefix}_op_ns);",
+        f"    memset({prefix}_op_calls, 0, sizeof {prefix}_op_calls);",
+        "}",
+        "",
+        f"#define TFC_PROFILE_BEGIN(k) ({prefix}_op_started = {prefix}_profile_now())",
+        f"#define TFC_PROFILE_END(k) ({prefix}_op_ns[(k)] += {prefix}_profile_now() - {prefix}_op_started, "
+        f"++{prefix}_op_calls[(k)])",
+        "#endif",
+        "#if !defined(TFC_PROFILE_BEGIN) || !defined(TFC_PROFILE_END)",
+        '#error "tfc_profile.h must define TFC_PROFILE_BEGIN(k) and TFC_PROFILE_END(k)"',
+        "#endif",
+        "#endif",
+    ]
+
+
 def generate_c(model: bytes, prefix: str = "tfc_model") -> GeneratedModel:
-    """The C source and header of `model` (one int32 input, one int8 output)."""
+    """The C source and header of `model` (one int32 input, one int8 output).
+
+    Each operator k is enclosed in TFC_PROFILE_BEGIN(k) / TFC_PROFILE_END(k), macros that are empty
+    unless the build defines TFC_PROFILE (firmware/README.md, "Per-operator profiling")."""
     reference = ReferenceInterpreter(model)
     graph = reference.graph
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
@@ -454,19 +536,27 @@ def generate_c(model: bytes, prefix: str = "tfc_model") -> GeneratedModel:
     offsets, arena = plan_arena(graph, activations)
     e = _Emitter(graph, prefix, offsets)
     for k, (op, _, params) in enumerate(reference.steps):
+        e.op = op
+        e.body.append(f"    TFC_PROFILE_BEGIN({k});")
         _emit_op(e, k, op, params)
+        e.body.append(f"    TFC_PROFILE_END({k});")
     inp, out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     header = (f"/* Generated by tfcompress from an int8 .tflite: do not edit. */\n#ifndef {prefix.upper()}_H\n"
               f"#define {prefix.upper()}_H\n\n#include <stdint.h>\n\n"
               f"#define {prefix.upper()}_INPUT_LENGTH {int(np.prod(inp.shape))}\n"
               f"#define {prefix.upper()}_OUTPUT_LENGTH {int(np.prod(out.shape))}\n"
-              f"#define {prefix.upper()}_ARENA_BYTES {arena}\n\n"
-              f"/* Runs the model: 0, or 1 + the index of the operator whose kernel refused its input. */\n"
+              f"#define {prefix.upper()}_ARENA_BYTES {arena}\n"
+              + _profile_header(prefix, len(graph.operators)) +
+              f"\n/* Runs the model: 0, or 1 + the index of the operator whose kernel refused its input. */\n"
               f"int32_t {prefix}_invoke(const {C_TYPES[inp.dtype]} *input, {C_TYPES[out.dtype]} *output);\n\n"
               f"#endif\n")
     source = "\n".join([
         "/* Generated by tfcompress from an int8 .tflite: do not edit. */",
+        "#if defined(TFC_PROFILE) && !defined(TFC_PROFILE_USER_HEADER) && !defined(_POSIX_C_SOURCE)",
+        "#define _POSIX_C_SOURCE 199309L /* clock_gettime under -std=c99 */",
+        "#endif",
         "#include <stddef.h>", "#include <string.h>", "", '#include "tfc_kernels.h"', f'#include "{prefix}.h"', "",
+        *_profile_source(prefix, [op.name for op in graph.operators]), "",
         f"static union {{\n    int32_t align;\n    unsigned char bytes[{max(arena, 1)}];\n}} {prefix}_arena_storage;",
         f"#define {prefix}_arena ({prefix}_arena_storage.bytes)", "",
         *e.declarations, "",
@@ -482,10 +572,11 @@ def kernel_sources() -> list[Path]:
     return sorted((KERNELS_DIR / "src").glob("*.c"))
 
 
-def build_host_library(model: bytes, cache_dir: str | Path | None = None) -> Path:
+def build_host_library(model: bytes, cache_dir: str | Path | None = None, profile: bool = False) -> Path:
     """The generated C of `model` and the kernels compiled for this machine as a shared library,
-    cached by content (model, kernels and generator) under `cache_dir` (default
-    $XDG_CACHE_HOME/tfcompress/c, else ~/.cache/tfcompress/c)."""
+    cached by content (model, kernels, generator and `profile`) under `cache_dir` (default
+    $XDG_CACHE_HOME/tfcompress/c, else ~/.cache/tfcompress/c). `profile`: built with TFC_PROFILE,
+    the default host profiler timing every operator (tfc_model_op_ns, tfc_model_op_calls)."""
     import hashlib
     import os
     import shutil
@@ -500,6 +591,8 @@ def build_host_library(model: bytes, cache_dir: str | Path | None = None) -> Pat
     digest = hashlib.sha256(bytes(model))
     for path in [Path(__file__), KERNELS_DIR / "include" / "tfc_kernels.h", *kernel_sources()]:
         digest.update(path.read_bytes())
+    if profile:
+        digest.update(b"\0TFC_PROFILE")
     root = Path(cache_dir) if cache_dir else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
         "tfcompress" / "c"
     library = root / digest.hexdigest()[:24] / "libtfc_model.so"
@@ -512,6 +605,7 @@ def build_host_library(model: bytes, cache_dir: str | Path | None = None) -> Pat
         (work / "tfc_model.c").write_text(generated.source)
         (work / "tfc_model.h").write_text(generated.header)
         result = subprocess.run([compiler, "-std=c99", "-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror",
+                                 *(["-DTFC_PROFILE"] if profile else []),
                                  "-I", str(KERNELS_DIR / "include"), "-I", str(work), str(work / "tfc_model.c"),
                                  *map(str, kernel_sources()), "-o", str(work / library.name)],
                                 capture_output=True, text=True, timeout=600)
@@ -522,17 +616,29 @@ def build_host_library(model: bytes, cache_dir: str | Path | None = None) -> Pat
 
 
 class CModel:
-    """The generated C of an int8 model, compiled for the host and called through ctypes."""
+    """The generated C of an int8 model, compiled for the host and called through ctypes.
 
-    def __init__(self, model: bytes, cache_dir: str | Path | None = None):
+    `profile`: the library built with TFC_PROFILE, whose operators time themselves (`op_times`).
+    Instances of the same model and build share one loaded library: its arena and its counters."""
+
+    def __init__(self, model: bytes, cache_dir: str | Path | None = None, profile: bool = False):
         import ctypes
 
         graph = read_graph(bytes(model))
         self.input_spec, self.output_spec = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-        self._lib = ctypes.CDLL(str(build_host_library(model, cache_dir)))
+        self.profile = profile
+        self._lib = ctypes.CDLL(str(build_host_library(model, cache_dir, profile)))
         self._invoke = self._lib.tfc_model_invoke
         self._invoke.restype = ctypes.c_int32
         self._invoke.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        if profile:
+            count = len(graph.operators)
+            self._ns = (ctypes.c_uint64 * count).in_dll(self._lib, "tfc_model_op_ns")
+            self._calls = (ctypes.c_uint64 * count).in_dll(self._lib, "tfc_model_op_calls")
+            names = (ctypes.c_char_p * count).in_dll(self._lib, "tfc_model_operator_names")
+            self.operator_names = [name.decode() for name in names]
+            self._reset = self._lib.tfc_model_profile_reset
+            self._reset.restype, self._reset.argtypes = None, []
 
     def invoke(self, example: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(example, dtype=self.input_spec.dtype).reshape(self.input_spec.shape)
@@ -543,3 +649,17 @@ class CModel:
 
             raise TfcompressError(f"the generated C refused the input at operator {status - 1}")
         return out
+
+    def _profiled(self) -> None:
+        if not self.profile:
+            raise ValueError("this CModel was built without profiling: CModel(model, profile=True)")
+
+    def op_times(self) -> list[tuple[int, str, int, int]]:
+        """(operator index, op name, calls, total nanoseconds) of every operator since the library was
+        loaded or `reset_profile`; a call that refused its input counts, up to the refusal."""
+        self._profiled()
+        return [(k, name, int(self._calls[k]), int(self._ns[k])) for k, name in enumerate(self.operator_names)]
+
+    def reset_profile(self) -> None:
+        self._profiled()
+        self._reset()

@@ -317,6 +317,34 @@ def pareto(model_dir, ratios, methods, epochs, vocab_size, out_path, force, data
     click.echo(format_pareto(results))
 
 
+@main.command("kernel-costs")
+@click.argument("compressed_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_dir", type=click.Path(path_type=Path), required=True,
+              help="The uncompressed model COMPRESSED_DIR was compressed from: its dense ops are the baseline.")
+@click.option("--dataset", "dataset_spec", default=None,
+              help="Inputs: its test split is timed, its training set calibrates (default: the model's training "
+                   "dataset).")
+@data_dir_option
+@click.option("--repeats", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Timed passes over the test split per model (after one warm-up pass).")
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=DEFAULT_CALIBRATION_SAMPLES,
+              show_default=True, help="Training examples that calibrate the int8 activation ranges.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full results as JSON.")
+@_user_errors
+def kernel_costs(compressed_dir, baseline_dir, dataset_spec, data_dir, repeats, calibration_samples, as_json):
+    """Benchmark: MACs and host time of each layer's TFC_ kernel against the dense int8 op it replaces."""
+    from tfcompress.artifacts import TrainedModel
+    from tfcompress.data import load_dataset
+    from tfcompress.kernel_costs import format_kernel_costs, kernel_costs as run_kernel_costs
+
+    compressed = TrainedModel.load(compressed_dir)
+    baseline = TrainedModel.load(baseline_dir)
+    dataset = load_dataset(dataset_spec or compressed.dataset_spec(), data_dir)
+    results = run_kernel_costs(compressed, baseline, dataset, calibration_samples, repeats,
+                               log=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps(results, indent=2) if as_json else format_kernel_costs(results))
+
+
 @main.command("lm-benchmark")
 @click.option("--corpus", "corpus_spec", default="wikitext-2", show_default=True,
               help="wikitext-2 (in the data directory) or a folder of train/valid/test.txt.")
