@@ -46,19 +46,15 @@ def default_ops(trained: TrainedModel) -> str:
 def convert_graph(trained: TrainedModel, calibration: np.ndarray, ops: str) -> tuple[bytes, bytes]:
     """(the .tflite a board gets, the same graph with its tensor names) for `ops`:
     builtin: the TFLite converter's stock-op graph (both the same bytes);
-    custom: one fused TFC_ op per layer quantised by tfcompress (converters.custom_model) where
-    the lowering covers the encoder, else the builtin graph with its sparse matrices and
-    embedding bag rewritten into TFC_ ops (converters.custom_ops); names stripped for the board."""
+    custom: one fused TFC_ op per layer quantised by tfcompress (converters.custom_model),
+    names stripped for the board."""
     if ops == "builtin":
         data = convert_int8(trained.model, calibration)
         return data, data
-    from converters import custom_model
-    from converters.custom_ops import fuse_embedding_bags, sparsify, strip_for_board
+    from converters.custom_model import convert_custom
+    from converters.custom_ops import strip_for_board
 
-    if custom_model.supports(trained):
-        named = custom_model.convert_custom(trained, calibration)
-    else:
-        named, _ = fuse_embedding_bags(sparsify(convert_int8(trained.model, calibration))[0])
+    named = convert_custom(trained, calibration)
     return strip_for_board(named), named
 
 
