@@ -19,7 +19,8 @@ from flatbuffers import flexbuffers
 from tfcompress.errors import ModelFileError
 from tfcompress.reference.common import OpError
 from tfcompress.reference.custom_ops import SPARSE_FULLY_CONNECTED, SPARSE_GATHER
-from tfcompress.reference.custom_options import STRUCTURED_EMBEDDING_BAG, STRUCTURED_FULLY_CONNECTED
+from tfcompress.reference.custom_options import (GRU, LSTM, STRUCTURED_EMBEDDING_BAG, STRUCTURED_FULLY_CONNECTED,
+                                                 STRUCTURED_GATHER)
 from tfcompress.reference.graph import Operator, TensorSpec, read_graph
 from tfcompress.reference.interpreter import ReferenceInterpreter
 from tfcompress.structures.sparse import encoded_format, index_bytes
@@ -254,6 +255,10 @@ def _emit_op(e: _Emitter, k: int, op: Operator, p: dict) -> None:
         _emit_structured_fc(e, k, op, p, ins, x, y)
     elif op.name in STRUCTURED_EMBEDDING_BAG.values():
         _emit_structured_bag(e, k, op, p, ins, x, y)
+    elif op.name in STRUCTURED_GATHER.values():
+        _emit_structured_bag(e, k, op, p["row"], ins, x, y, "gather")
+    elif op.name in (LSTM, GRU):
+        _emit_recurrent(e, k, op, p, x, y)
     else:
         raise OpError(op, "the generated C has no kernel for this operator")
 
@@ -368,11 +373,13 @@ def _emit_structured_fc(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -
     e.body.append("    }")
 
 
-def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) -> None:
-    """TFC_{LMF,HMF,KP,DKP,SPARSE}_EMBEDDING_BAG: inputs ids, the dense factors, scales[, s]."""
+def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y,
+                         op_kind: str = "embedding_bag") -> None:
+    """TFC_{LMF,HMF,KP,DKP,SPARSE}_EMBEDDING_BAG: inputs ids, the dense factors, scales[, s]; `op_kind`
+    "gather": TFC_{LMF,HMF,KP,DKP}_GATHER, the same inputs and the bag's parameters (`p["row"]`)."""
     var, kind = f"op{k}", p["kind"]
     vocab, depth, tokens = p["vocab"], p["depth"], ins[0].shape[1]
-    function = f"tfc_{kind}_embedding_bag_s8"
+    function = f"tfc_{kind}_{op_kind}_s8"
     e.body.append(f"    {{\n        const tfc_structured_bag_params {var}_p = {{{p['out_zero']}, {p['pad']}}};")
     if kind in ("lmf", "hmf"):
         rank = p["v"].shape[1]
@@ -409,6 +416,65 @@ def _emit_structured_bag(e: _Emitter, k: int, op: Operator, p: dict, ins, x, y) 
         _call_with_scratch(e, k, function, f"{var}_d", scratch,
                            f"&{var}_p, (tfc_quant_multiplier){_one_multiplier(e, op, p['parts'][0])}, &{var}_d, {x[0]}, "
                            f"&{var}_s, {scratch}, {y}")
+    e.body.append("    }")
+
+
+def _emit_structured_matrix(e: _Emitter, op: Operator, name: str, product: dict, factors: list[str], sparse_slot: int,
+                            nnz: int) -> tuple[str, int]:
+    """A `const tfc_structured_matrix` named `name` for one matrix of a recurrent op (reference:
+    recurrent_ops, `p["W"]` / `p["U"]`; `factors` its inputs' C expressions in PRODUCT_FACTORS order);
+    returns its C name and the bytes it adds to the op's scratch (recurrent_s8.c buffer_size)."""
+    kind = product["kind"]
+    fields = {"kind": f"TFC_MATRIX_{kind.upper()}", "rows": product["rows"], "cols": product["cols"]}
+    if kind == "dense":
+        fields["w"] = factors[0]
+    elif kind in ("lmf", "hmf"):
+        fields["rank"] = product["u"].shape[0]
+        fields.update(zip(("h", "u", "v") if kind == "hmf" else ("u", "v"), factors))
+        fields["stage1"] = e.multipliers(f"{name}_stage1", product["stage1"])
+    else:
+        (fields["a_out"], fields["a_in"]), (fields["b_out"], fields["b_in"]) = product["a"].shape, product["b"].shape
+        fields["a"], fields["b"] = factors
+        fields["stage1"] = e.multipliers(f"{name}_stage1", product["stage1"])
+    fields["part1"] = e.multipliers(f"{name}_part1", product["parts"][0])
+    if kind == "hmf":
+        fields["part2"] = e.multipliers(f"{name}_part2", product["parts"][1])
+    if kind == "dkp":
+        e.body.append(f"        const tfc_sparse_matrix {name}_s = "
+                      f"{_sparse_init(product['rows'], product['cols'], nnz, _packed_sparse(e, op, sparse_slot), 0)};")
+        fields["s"] = f"&{name}_s"
+        fields["sparse"] = _one_multiplier(e, op, product["parts"][1])
+    initialisers = [f".{key} = {value}" for key, value in fields.items()]
+    lines = [", ".join(initialisers[i:i + 4]) for i in range(0, len(initialisers), 4)]
+    e.body.append(f"        const tfc_structured_matrix {name} = {{\n            " + ",\n            ".join(lines) +
+                  "};")
+    stage1 = 0 if kind == "dense" else fields["rank"] if kind in ("lmf", "hmf") else fields["a_in"] * fields["b_out"]
+    return name, 2 * stage1 + (4 * product["cols"] if kind == "dkp" else 0)  # int16 t, DKP's int32 sums
+
+
+def _emit_recurrent(e: _Emitter, k: int, op: Operator, p: dict, x, y) -> None:
+    """TFC_LSTM / TFC_GRU: inputs x, W's factors, U's factors, bias[, recurrent_bias], scales, s of W, s of U."""
+    from tfcompress.reference.structured_ops import PRODUCT_FACTORS
+
+    var, lstm = f"op{k}", p["cell"] == LSTM
+    options = flexbuffers.Loads(op.custom_options)
+    n_w, n_u = len(PRODUCT_FACTORS[p["W"]["kind"]]), len(PRODUCT_FACTORS[p["U"]["kind"]])
+    e.body.append("    {")
+    w, w_bytes = _emit_structured_matrix(e, op, f"{var}_w", p["W"], [x[1 + j] for j in range(n_w)],
+                                         len(op.inputs) - 2, options["input_nnz"])
+    u, u_bytes = _emit_structured_matrix(e, op, f"{var}_u", p["U"], [x[1 + n_w + j] for j in range(n_u)],
+                                         len(op.inputs) - 1, options["recurrent_nnz"])
+    units = p["units"]
+    e.body.append(f"        const tfc_recurrent_params {var}_p = {{{-p['x_zero']}, {p['cell_bits'] if lstm else 0}, "
+                  f"{e.multiplier(p['hidden'])}}};\n        const tfc_recurrent_dims {var}_d = {{{p['steps']}, "
+                  f"{p['depth']}, {units}}};")
+    # int32 scratch: DKP's sparse sums, the int16 first stages and state, the int8 previous h (buffer_size)
+    scratch = _scratch(e, var, "int32_t", -(-(w_bytes + u_bytes + 2 * units + units) // 4))
+    at = 1 + n_w + n_u  # the biases
+    biases = x[at] + (f", {x[at + 1]}" if not lstm else "")
+    function = "tfc_lstm_s8" if lstm else "tfc_gru_s8"
+    _call_with_scratch(e, k, function, f"{var}_d, &{w}, &{u}", scratch,  # get_buffer_size(&dims, &w, &u)
+                       f"&{var}_p, &{var}_d, {x[0]}, &{w}, &{u}, {biases}, {scratch}, {y}")
     e.body.append("    }")
 
 

@@ -7,8 +7,8 @@
  * prepare step gives the same numbers); the inner loops only compute. Kernels never
  * allocate; a kernel that needs scratch has a `*_get_buffer_size` twin and takes the buffer.
  * Every kernel returns a tfc_status. The math of each op is specified by its NumPy reference
- * in tfcompress/reference/ (builtin_ops.py, custom_ops.py, structured_ops.py), which these
- * kernels equal bit for bit.
+ * in tfcompress/reference/ (builtin_ops.py, custom_ops.py, structured_ops.py, recurrent_ops.py),
+ * which these kernels equal bit for bit.
  */
 #ifndef TFC_KERNELS_H
 #define TFC_KERNELS_H
@@ -307,6 +307,113 @@ int32_t tfc_sparse_embedding_bag_s8_get_buffer_size(const tfc_embedding_bag_dims
 tfc_status tfc_sparse_embedding_bag_s8(const tfc_structured_bag_params *params, tfc_quant_multiplier multiplier,
                                        const tfc_embedding_bag_dims *dims, const int32_t *ids,
                                        const tfc_sparse_matrix *table, int32_t *scratch, int8_t *output);
+
+/* ---- TFC_{LMF,HMF,KP,DKP}_GATHER: each token's row of a structured [vocab][depth] table, int8
+ *      [tokens][depth]: row t is what the embedding bag of the same kind computes for the one token
+ *      ids[t] (its multipliers prepared with tokens 1), the pad_id row the output zero point.
+ *      Arguments and scratch those of tfc_{kind}_embedding_bag_s8, dims->tokens the window length;
+ *      every id is checked before anything is written. */
+int32_t tfc_lmf_gather_s8_get_buffer_size(const tfc_mf_bag_dims *dims); /* bytes */
+tfc_status tfc_lmf_gather_s8(const tfc_structured_bag_params *params, const tfc_mf_bag_quant *quant,
+                             const tfc_mf_bag_dims *dims, const int32_t *ids, const int8_t *u, const int8_t *v,
+                             int32_t *scratch, int8_t *output);
+int32_t tfc_hmf_gather_s8_get_buffer_size(const tfc_mf_bag_dims *dims); /* bytes */
+tfc_status tfc_hmf_gather_s8(const tfc_structured_bag_params *params, const tfc_mf_bag_quant *quant,
+                             const tfc_mf_bag_dims *dims, const int32_t *ids, const int8_t *h, const int8_t *u,
+                             const int8_t *v, int32_t *scratch, int8_t *output);
+int32_t tfc_kp_gather_s8_get_buffer_size(const tfc_kp_bag_dims *dims); /* bytes */
+tfc_status tfc_kp_gather_s8(const tfc_structured_bag_params *params, const tfc_kp_bag_quant *quant,
+                            const tfc_kp_bag_dims *dims, const int32_t *ids, const int8_t *a, const int8_t *b,
+                            int32_t *scratch, int8_t *output);
+int32_t tfc_dkp_gather_s8_get_buffer_size(const tfc_kp_bag_dims *dims); /* bytes */
+tfc_status tfc_dkp_gather_s8(const tfc_structured_bag_params *params, const tfc_kp_bag_quant *quant,
+                             const tfc_kp_bag_dims *dims, const int32_t *ids, const int8_t *a, const int8_t *b,
+                             const tfc_sparse_matrix *s, int32_t *scratch, int8_t *output);
+
+/* ---- A matrix W [rows][cols] used as x W, dense or structured, described for the recurrent ops
+ *      (tfcompress/reference/structured_ops.py product_accs): the factors, int8 of zero point 0 and
+ *      stored [out][in] as the fused fully connected ops take them, and the multipliers of its
+ *      int16 first stage and of its one or two int32 parts (each requantised on its own):
+ *        DENSE  w [cols][rows]; part1 = x w^T                                   (part1 multipliers)
+ *        LMF    u [rank][rows], v [cols][rank]; t = sat16(requant_stage1(x u^T)), part1 = t v^T
+ *        HMF    h [cols][rank], u [rank][rows - rank], v [cols][rank], 0 < rank < rows:
+ *               part1 = x[:rank] h^T, t = sat16(requant_stage1(x[rank:] u^T)), part2 = t v^T
+ *        KP     a [a_out][a_in], b [b_out][b_in] (a_in * b_in >= rows, a_out * b_out >= cols), as
+ *               tfc_kp_fully_connected_s8: stage1 has b_out multipliers, part1 is the Kronecker part
+ *        DKP    KP plus s [rows][cols] (background 0): part2 = x s              (the sparse multiplier)
+ *      Factors a kind does not use are ignored (may be NULL). */
+typedef enum {
+    TFC_MATRIX_DENSE = 0, /* the order of tfcompress.reference.custom_options.RECURRENT_KINDS */
+    TFC_MATRIX_LMF = 1,
+    TFC_MATRIX_HMF = 2,
+    TFC_MATRIX_KP = 3,
+    TFC_MATRIX_DKP = 4
+} tfc_matrix_kind;
+
+typedef struct {
+    tfc_matrix_kind kind;
+    int32_t rows;  /* inputs */
+    int32_t cols;  /* outputs */
+    int32_t rank;  /* LMF, HMF */
+    int32_t a_out; /* KP, DKP */
+    int32_t a_in;
+    int32_t b_out;
+    int32_t b_in;
+    const int8_t *w;
+    const int8_t *h;
+    const int8_t *u;
+    const int8_t *v;
+    const int8_t *a;
+    const int8_t *b;
+    const tfc_sparse_matrix *s;         /* DKP */
+    const tfc_quant_multiplier *stage1; /* LMF, HMF: 1; KP, DKP: b_out */
+    const tfc_quant_multiplier *part1;  /* cols: DENSE w, LMF low rank, HMF head, KP and DKP Kronecker */
+    const tfc_quant_multiplier *part2;  /* cols: HMF low rank */
+    tfc_quant_multiplier sparse;        /* DKP: S's part, one for the tensor */
+} tfc_structured_matrix;
+
+/* ---- TFC_LSTM and TFC_GRU (tfcompress/reference/recurrent_ops.py): a whole recurrent encoder over
+ *      x int8 [steps][input_depth] (zero point -input_offset), from h = 0 and a zero state, writing
+ *      the last hidden state int8 [units] (zero point 0). W [input_depth][G units] and U [units][G units]
+ *      (G = 4 gates i, f, g, o for the LSTM, 3 gates z, r, n for the GRU, each `units` columns) have
+ *      their parts requantised to the gates' Q3.12 (multipliers to 2^-12), summed exactly with the
+ *      int32 biases (Q3.12, NULL: zeros); sigmoid and tanh are gemmlowp's fixed point to Q0.15
+ *      (tfc_sigmoid_q15, tfc_tanh_q15). Every step, with rshift RoundingDivideByPOT and sat16 clamping:
+ *        LSTM  pre = sat16(X + R); c = sat16(rshift(f c, 15) + rshift(i g, 15 + cell_bits));
+ *              h = clamp8(requant_hidden(o tanh_{cell_bits}(c)))        (c int16 at 2^(cell_bits - 15))
+ *        GRU   z, r = sigmoid(sat16(X + R)); n = tanh(sat16(X_n + rshift(r sat16(R_n), 15)));
+ *              state = sat16(n + rshift(z (state - n), 15)); h = clamp8(requant_hidden(state))  (Q0.15)
+ *      where X = bias + x_t W and R = [recurrent_bias +] h U. Needs *_get_buffer_size bytes of scratch
+ *      aligned for int32 (the first stages, DKP's sparse sums, the state and the previous h).
+ *      TFC_ARG_ERROR for inconsistent dimensions, multipliers shifting by more than 31, or damaged S. */
+typedef struct {
+    int32_t steps;       /* T, the window */
+    int32_t input_depth; /* D */
+    int32_t units;       /* H */
+} tfc_recurrent_dims;
+
+typedef struct {
+    int32_t input_offset;        /* -x zero point, in [-127, 128] */
+    int32_t cell_bits;           /* LSTM: integer bits of the cell state, [0, 15]; GRU: unused */
+    tfc_quant_multiplier hidden; /* LSTM: 2^-30 / s_h (o tanh(c) is Q0.30); GRU: 2^-15 / s_h */
+} tfc_recurrent_params;
+
+int32_t tfc_lstm_s8_get_buffer_size(const tfc_recurrent_dims *dims, const tfc_structured_matrix *w,
+                                    const tfc_structured_matrix *u); /* bytes */
+tfc_status tfc_lstm_s8(const tfc_recurrent_params *params, const tfc_recurrent_dims *dims, const int8_t *input,
+                       const tfc_structured_matrix *w, const tfc_structured_matrix *u, const int32_t *bias,
+                       void *scratch, int8_t *output);
+int32_t tfc_gru_s8_get_buffer_size(const tfc_recurrent_dims *dims, const tfc_structured_matrix *w,
+                                   const tfc_structured_matrix *u); /* bytes */
+tfc_status tfc_gru_s8(const tfc_recurrent_params *params, const tfc_recurrent_dims *dims, const int8_t *input,
+                      const tfc_structured_matrix *w, const tfc_structured_matrix *u, const int32_t *bias,
+                      const int32_t *recurrent_bias, void *scratch, int8_t *output);
+
+/* gemmlowp's logistic of x Q3.12 and tanh of x with integer_bits ([0, 15], clamped), each of
+ * x << 16 in Q(bits).(31 - bits), rounded (RoundingDivideByPOT 16) and saturated to Q0.15; computed
+ * in int32 fixed point (no float, no table). */
+int16_t tfc_sigmoid_q15(int16_t x);
+int16_t tfc_tanh_q15(int16_t x, int32_t integer_bits);
 
 /* ---- LOGISTIC, TANH and any other int8 -> int8 function: a 256-entry table indexed by x + 128 */
 tfc_status tfc_lookup_s8(const int8_t table[256], int32_t size, const int8_t *input, int8_t *output);

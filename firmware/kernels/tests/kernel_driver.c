@@ -6,7 +6,8 @@
  * Stream of little-endian int32 words: op (0 ends), parameter count, parameters, buffer count,
  * then per buffer its byte length and bytes (an empty buffer is NULL), then the output byte
  * length. Answer per case: the kernel's status, then the output bytes. tests/firmware/
- * test_kernels.py writes each op's parameters in the order its case reads them here.
+ * test_kernels.py and test_recurrent_kernels.py write each op's parameters in the order its
+ * case reads them here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@ enum {
     OP_FC = 1, OP_MEAN = 2, OP_ADD = 3, OP_SUB = 4, OP_MUL = 5, OP_LOOKUP = 6, OP_EMBEDDING_BAG = 7,
     OP_BINARY_S32 = 8, OP_STRIDED_COPY = 9, OP_GATHER_ROWS = 10, OP_QUANTIZE_F32 = 11, OP_CAST_S32_F32 = 12,
     OP_SPARSE_GATHER = 13, OP_SPARSE_FC = 14, OP_LMF_FC = 15, OP_HMF_FC = 16, OP_KP_FC = 17, OP_DKP_FC = 18,
-    OP_LMF_BAG = 19, OP_HMF_BAG = 20, OP_KP_BAG = 21, OP_DKP_BAG = 22, OP_SPARSE_BAG = 23
+    OP_LMF_BAG = 19, OP_HMF_BAG = 20, OP_KP_BAG = 21, OP_DKP_BAG = 22, OP_SPARSE_BAG = 23,
+    OP_SIGMOID_TANH = 24, OP_LSTM = 25, OP_GRU = 26, OP_LMF_GATHER = 27, OP_HMF_GATHER = 28, OP_KP_GATHER = 29,
+    OP_DKP_GATHER = 30
 };
 
 static tfc_sparse_matrix sparse_at(const int32_t *p, const void *data)
@@ -34,7 +37,7 @@ static tfc_sparse_matrix sparse_at(const int32_t *p, const void *data)
     m.data = data;
     return m;
 }
-enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 6 };
+enum { MAX_PARAMS = 1 << 16, MAX_BUFFERS = 12 };
 
 static int32_t read_word(void)
 {
@@ -102,7 +105,7 @@ static tfc_quant_multiplier *multipliers_at(const int32_t *p, int32_t words, int
 typedef struct {
     const int32_t *p;
     int32_t left;
-    void *owned[8];
+    void *owned[16];
     int32_t owned_count;
 } cursor;
 
@@ -220,7 +223,8 @@ static tfc_structured_bag_params take_bag(cursor *c)
     return params;
 }
 
-static tfc_status run_structured_bag(int32_t op, cursor *c, void *const *buf, int8_t *out)
+/* The bags, and the gathers (`gather`: the same words, op the bag's code, out [tokens][depth]). */
+static tfc_status run_structured_bag(int32_t op, int gather, cursor *c, void *const *buf, int8_t *out)
 {
     const int32_t vocab = take(c), depth = take(c), tokens = take(c); /* a full declarator is a sequence point */
     if (op == OP_SPARSE_BAG) {
@@ -237,9 +241,17 @@ static tfc_status run_structured_bag(int32_t op, cursor *c, void *const *buf, in
         tfc_mf_bag_quant quant;
         quant.head = op == OP_HMF_BAG ? take_multipliers(c, depth) : NULL;
         quant.low_rank = take_multipliers(c, depth);
+        if (op == OP_LMF_BAG && gather) {
+            int32_t *scratch = own(c, (size_t)tfc_lmf_gather_s8_get_buffer_size(&dims));
+            return tfc_lmf_gather_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
+        }
         if (op == OP_LMF_BAG) {
             int32_t *scratch = own(c, (size_t)tfc_lmf_embedding_bag_s8_get_buffer_size(&dims));
             return tfc_lmf_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
+        }
+        if (gather) {
+            int32_t *scratch = own(c, (size_t)tfc_hmf_gather_s8_get_buffer_size(&dims));
+            return tfc_hmf_gather_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], scratch, out);
         }
         int32_t *scratch = own(c, (size_t)tfc_hmf_embedding_bag_s8_get_buffer_size(&dims));
         return tfc_hmf_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], buf[3], scratch, out);
@@ -261,12 +273,111 @@ static tfc_status run_structured_bag(int32_t op, cursor *c, void *const *buf, in
         quant.sparse = take_multiplier(c);
     }
     quant.kron = take_multipliers(c, depth);
+    if (op == OP_KP_BAG && gather) {
+        int32_t *scratch = own(c, (size_t)tfc_kp_gather_s8_get_buffer_size(&dims));
+        return tfc_kp_gather_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
+    }
     if (op == OP_KP_BAG) {
         int32_t *scratch = own(c, (size_t)tfc_kp_embedding_bag_s8_get_buffer_size(&dims));
         return tfc_kp_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], scratch, out);
     }
+    if (gather) {
+        int32_t *scratch = own(c, (size_t)tfc_dkp_gather_s8_get_buffer_size(&dims));
+        return tfc_dkp_gather_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], &s, scratch, out);
+    }
     int32_t *scratch = own(c, (size_t)tfc_dkp_embedding_bag_s8_get_buffer_size(&dims));
     return tfc_dkp_embedding_bag_s8(&params, &quant, &dims, buf[0], buf[1], buf[2], &s, scratch, out);
+}
+
+/* ---- The recurrent ops. A matrix's words: kind, rows, cols, rank, a_out, a_in, b_out, b_in; DKP: S's
+ *      7 words and its multiplier; then counted multiplier lists: stage1, part1, part2. Its buffers,
+ *      taken in order from `next`: the factors of its kind, then (DKP) S's bytes. */
+static const tfc_quant_multiplier *take_counted_multipliers(cursor *c)
+{
+    const int32_t count = take(c);
+    return count > 0 ? take_multipliers(c, count) : NULL;
+}
+
+static void take_matrix(cursor *c, void *const *buf, int32_t *next, tfc_structured_matrix *m, tfc_sparse_matrix *s)
+{
+    memset(m, 0, sizeof *m);
+    m->kind = (tfc_matrix_kind)take(c);
+    m->rows = take(c);
+    m->cols = take(c);
+    m->rank = take(c);
+    m->a_out = take(c);
+    m->a_in = take(c);
+    m->b_out = take(c);
+    m->b_in = take(c);
+    if (m->kind == TFC_MATRIX_DKP) {
+        *s = take_sparse(c, buf[*next + 2]);
+        m->s = s;
+        m->sparse = take_multiplier(c);
+    }
+    m->stage1 = take_counted_multipliers(c);
+    m->part1 = take_counted_multipliers(c);
+    m->part2 = take_counted_multipliers(c);
+    switch (m->kind) {
+    case TFC_MATRIX_DENSE:
+        m->w = buf[(*next)++];
+        break;
+    case TFC_MATRIX_LMF:
+        m->u = buf[(*next)++];
+        m->v = buf[(*next)++];
+        break;
+    case TFC_MATRIX_HMF:
+        m->h = buf[(*next)++];
+        m->u = buf[(*next)++];
+        m->v = buf[(*next)++];
+        break;
+    default:
+        m->a = buf[(*next)++];
+        m->b = buf[(*next)++];
+        if (m->kind == TFC_MATRIX_DKP) {
+            ++*next;
+        }
+    }
+}
+
+/* Words: steps, input depth, units, input offset, cell bits, the hidden multiplier, then W and U.
+ * Buffers: x, W's, U's, bias, recurrent bias (GRU). */
+static tfc_status run_recurrent(int32_t op, cursor *c, void *const *buf, int8_t *out)
+{
+    tfc_recurrent_dims dims;
+    tfc_recurrent_params params;
+    dims.steps = take(c);
+    dims.input_depth = take(c);
+    dims.units = take(c);
+    params.input_offset = take(c);
+    params.cell_bits = take(c);
+    params.hidden = take_multiplier(c);
+    tfc_structured_matrix w, u;
+    tfc_sparse_matrix s_w, s_u;
+    int32_t next = 1;
+    take_matrix(c, buf, &next, &w, &s_w);
+    take_matrix(c, buf, &next, &u, &s_u);
+    if (next + (op == OP_GRU ? 2 : 1) > MAX_BUFFERS) {
+        fprintf(stderr, "kernel_driver: too many buffers\n");
+        exit(2);
+    }
+    if (op == OP_LSTM) {
+        void *scratch = own(c, (size_t)tfc_lstm_s8_get_buffer_size(&dims, &w, &u));
+        return tfc_lstm_s8(&params, &dims, buf[0], &w, &u, buf[next], scratch, out);
+    }
+    void *scratch = own(c, (size_t)tfc_gru_s8_get_buffer_size(&dims, &w, &u));
+    return tfc_gru_s8(&params, &dims, buf[0], &w, &u, buf[next], buf[next + 1], scratch, out);
+}
+
+/* Words: 0 (sigmoid) or 1 (tanh), integer bits, count; buffer: count int16; out: count int16. */
+static tfc_status run_sigmoid_tanh(cursor *c, void *const *buf, int8_t *out)
+{
+    const int32_t function = take(c), bits = take(c), count = take(c);
+    const int16_t *x = buf[0];
+    int16_t *y = (int16_t *)(void *)out;
+    for (int32_t i = 0; i < count; ++i) {
+        y[i] = function == 0 ? tfc_sigmoid_q15(x[i]) : tfc_tanh_q15(x[i], bits);
+    }
+    return TFC_OK;
 }
 
 static tfc_status run_structured(int32_t op, const int32_t *p, int32_t count, void *const *buf, int8_t *out)
@@ -275,8 +386,18 @@ static tfc_status run_structured(int32_t op, const int32_t *p, int32_t count, vo
     c.p = p;
     c.left = count;
     c.owned_count = 0;
-    const tfc_status status = op <= OP_DKP_FC ? run_structured_fc(op, &c, buf, out)
-                                              : run_structured_bag(op, &c, buf, out);
+    tfc_status status;
+    if (op <= OP_DKP_FC) {
+        status = run_structured_fc(op, &c, buf, out);
+    } else if (op <= OP_SPARSE_BAG) {
+        status = run_structured_bag(op, 0, &c, buf, out);
+    } else if (op == OP_SIGMOID_TANH) {
+        status = run_sigmoid_tanh(&c, buf, out);
+    } else if (op == OP_LSTM || op == OP_GRU) {
+        status = run_recurrent(op, &c, buf, out);
+    } else {
+        status = run_structured_bag(op - OP_LMF_GATHER + OP_LMF_BAG, 1, &c, buf, out);
+    }
     if (c.left != 0) {
         fprintf(stderr, "kernel_driver: %d parameters left over by op %d\n", (int)c.left, (int)op);
         exit(2);
@@ -289,7 +410,7 @@ static tfc_status run_structured(int32_t op, const int32_t *p, int32_t count, vo
 
 static tfc_status run(int32_t op, const int32_t *p, int32_t count, void *const *buf, int8_t *out)
 {
-    if (op >= OP_LMF_FC && op <= OP_SPARSE_BAG) {
+    if (op >= OP_LMF_FC && op <= OP_DKP_GATHER) {
         return run_structured(op, p, count, buf, out);
     }
     if (op == OP_FC && count >= 7) {
