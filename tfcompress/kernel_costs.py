@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import platform
-import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -176,9 +175,13 @@ def kernel_costs(compressed: TrainedModel, uncompressed: TrainedModel, dataset: 
                  log: Callable[[str], None] = lambda message: None) -> dict:
     """Per layer (embedding, hidden, logits): the compressed model's op and the uncompressed model's,
     each with its MACs per inference (`macs`, `macs_mean`: module doc) and its mean nanoseconds per
-    call on the host, compiled C at -O2 with the default profiler (`ns_per_call`: the median over the
-    `repeats` passes of each pass's mean; `ns_per_call_passes`: every pass's mean), and dense ÷
-    compressed of both. The models run interleaved, a pass over the split each, after one warm-up pass."""
+    call on the host, compiled C at -O2 with the default profiler, and dense ÷ compressed of both.
+
+    Every input of the split is run `repeats` times (passes over the split, the two models
+    interleaved, after one warm-up pass) and each call timed alone; `ns_per_call` is the mean over
+    the inputs of each input's fastest call, as other work on the machine only ever adds time (a
+    preempted call, an evicted cache); `ns_per_call_passes` is each pass's plain mean, disturbances
+    included. Each time includes one reading of the clock (CLOCK_MONOTONIC, tens of ns)."""
     from converters.bundle import convert_graph
     from converters.generated_c import CModel
     from converters.tflite import representative_sample
@@ -205,23 +208,25 @@ def kernel_costs(compressed: TrainedModel, uncompressed: TrainedModel, dataset: 
     for model in models.values():  # warm-up: caches, branch predictors, lazy binding
         for row in model["ids"]:
             model["c"].invoke(row)
-    passes = {role: [] for role in models}
-    for r in range(repeats):
+    calls = {role: np.zeros((repeats, len(model["ids"]), len(model["layers"]))) for role, model in models.items()}
+    for r in range(repeats):  # calls[role][pass, input, operator]: ns of that one call
         for role, model in models.items():
-            model["c"].reset_profile()
-            for row in model["ids"]:
-                model["c"].invoke(row)
-            passes[role].append([ns / calls for _, _, calls, ns in model["c"].op_times()])
+            c = model["c"]
+            for i, row in enumerate(model["ids"]):
+                c.reset_profile()
+                c.invoke(row)
+                calls[role][r, i] = [ns for _, _, _, ns in c.op_times()]
         log(f"pass {r + 1}/{repeats}")
 
     def side(role: str, k: int) -> dict:
         model = models[role]
         layer = model["layers"][k]
         graph, op, params = layer["graph"], layer["op"], layer["params"]
-        times = [pass_[k] for pass_ in passes[role]]
+        times = calls[role][:, :, k]
         return {"op": op.name, "macs": operator_macs(graph, op, params),
                 "macs_mean": float(np.mean([operator_macs(graph, op, params, row) for row in model["ids"]])),
-                "ns_per_call": statistics.median(times), "ns_per_call_passes": [round(t, 1) for t in times]}
+                "ns_per_call": float(times.min(axis=0).mean()),
+                "ns_per_call_passes": [round(float(t), 1) for t in times.mean(axis=1)]}
 
     layers = []
     for k, layer in enumerate(models["compressed"]["layers"]):
