@@ -33,4 +33,4 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def tiny_ratio(method: str) -> float:
     """A compression ratio every method reaches on the tiny models of conftest.py: their layers are
     so small that per-column scales and biases leave low rank little room."""
-    return 1.6 if method == "hmf" else 2.0
+    return 1.4 if method == "hmf" else 1.8

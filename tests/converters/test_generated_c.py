@@ -13,7 +13,7 @@ import pytest
 from converters.custom_ops import fuse_embedding_bags
 from converters.generated_c import KERNELS_DIR, CModel, build_host_library, generate_c, kernel_sources, plan_arena
 from converters.tflite import convert_int8
-from tests.helpers import SHARED_DATASETS
+from tests.helpers import SHARED_DATASETS, tiny_ratio
 from tfcompress.interpreters import Int8Runner
 from tfcompress.reference.graph import read_graph
 from tfcompress.reference.interpreter import ReferenceInterpreter
@@ -27,9 +27,6 @@ def _same_as_tflm(model: bytes, ids: np.ndarray, tmp_path) -> None:
 
 # What the tiny pooled model reaches: the planner counts every scale, so LMF and HMF cannot go to
 # 3x; pruned 3x in one epoch its outputs no longer depend on the input.
-TARGET_RATIOS = {"dkp": 3, "kp": 3, "hmf": 1.5, "lmf": 2, "prune": 2}
-
-
 @pytest.fixture(scope="module")
 def compressed(pooled_model, tiny_dataset):
     """method -> the pooled model compressed by it (once per module, whichever test asks first)."""
@@ -40,7 +37,7 @@ def compressed(pooled_model, tiny_dataset):
 
     def get(method: str):
         if method not in cache:
-            options = CompressOptions(method=method, target_ratio=TARGET_RATIOS[method], epochs=1)
+            options = CompressOptions(method=method, target_ratio=tiny_ratio(method), epochs=1)
             cache[method] = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
         return cache[method]
     return get

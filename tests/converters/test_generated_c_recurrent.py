@@ -18,12 +18,6 @@ METHODS = ["dense", "dkp", "lmf", "hmf", "kp"]
 CELLS = {"lstm": "TFC_LSTM", "gru": "TFC_GRU"}
 
 
-def _ratio(method: str) -> float:
-    """tiny_ratio, except HMF: on the tiny recurrent models (8 units, 8-dimensional embeddings) its
-    smallest plan is ~1.41x the dense model's bytes, short of tiny_ratio's 1.6."""
-    return min(tiny_ratio(method), 1.4) if method == "hmf" else tiny_ratio(method)
-
-
 @pytest.fixture(scope="module")
 def gru_model(tiny_dataset):
     from tfcompress.training import TrainOptions, train_classifier
@@ -45,7 +39,7 @@ def recurrent_c(request, lstm_model, gru_model, tiny_dataset, tmp_path_factory):
     cell, method = request.param
     trained = lstm_model if cell == "lstm" else gru_model
     if method != "dense":
-        options = CompressOptions(method=method, target_ratio=_ratio(method), epochs=1)
+        options = CompressOptions(method=method, target_ratio=tiny_ratio(method), epochs=1)
         trained = compress_model(trained, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
     calibration = representative_sample(trained.tokenizer.encode_batch(tiny_dataset.train.texts), 50)
     model = convert_recurrent(trained, calibration)

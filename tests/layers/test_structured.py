@@ -65,7 +65,8 @@ def test_dkp_starts_exact_and_anneals_to_its_density():
     assert errors == sorted(errors)
     kp_only = structure.parameter_count(ROWS, COLS, nonzeros=0)
     assert layer.kernel.parameter_count() == kp_only + 12
-    assert layer.kernel.storage_bytes() == kp_only + sparse_storage_bytes(ROWS, COLS, 12)
+    assert layer.kernel.storage_bytes() == kp_only + sparse_storage_bytes(ROWS, COLS, 12) + \
+        structure.quantization_bytes(ROWS, COLS)
 
 
 def test_cmr_is_dropout_on_the_entries_of_s_while_training():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from flatbuffers import flexbuffers
 
+from tests.helpers import tiny_ratio
 from tfcompress.reference import fixedpoint
 from tfcompress.reference.common import OpError
 from tfcompress.reference.graph import Operator, TensorSpec
@@ -151,7 +152,7 @@ def test_a_compressed_model_in_fused_ops_predicts_as_the_float_one(lstm_model, t
     from tfcompress.compression.compress import CompressOptions, compress_model
 
     compressed, _ = compress_model(lstm_model, tiny_dataset, CompressOptions(
-        method="dkp", target_ratio=2, epochs=1, layers=("embedding", "encoder.input", "encoder.recurrent")),
+        method="dkp", target_ratio=tiny_ratio("dkp"), epochs=1, layers=("embedding", "encoder.input", "encoder.recurrent")),
         verbose=0, measure_tflite=False)
     kinds = {name: s["kind"] for name, s in compressed.config.structures.items()}
     assert kinds == {"embedding": "dkp", "encoder.input": "dkp", "encoder.recurrent": "dkp"}
