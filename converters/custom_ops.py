@@ -1,5 +1,7 @@
 """Rewrite a builtin-op int8 .tflite into tfcompress's `TFC_` custom ops (docs/ops.md), each bit
-for bit the same as the builtin ops it replaces:
+for bit the same as the builtin ops it replaces (`convert --ops custom` lowers the Keras model
+itself instead, converters/custom_model.py; these rewrites keep builtin equality for tests), and
+strip what a board does not read:
 
 - GATHER of a constant int8 table followed by MEAN over the window becomes one
   TFC_EMBEDDING_BAG, which skips padding tokens and never materialises the gathered rows;

@@ -27,7 +27,7 @@ CLASSIFIER_MATRICES = ("embedding", "encoder.input", "encoder.recurrent", "hidde
 DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
 DEFAULT_ALLOCATION = 0.5  # budget ~ size ** 0.5 across matrices, see compression.plan
 DEFAULT_CMR = 0.0  # measured on CLINC150 validation, docs/compression.md
-OP_SETS = ("builtin", "custom")  # convert --ops: stock TFLite ops only, or tfcompress's TFC_ ops where they apply
+OP_SETS = ("builtin", "custom")  # convert --ops: stock TFLite ops only, or one fused TFC_ op per layer
 DEFAULT_CALIBRATION_SAMPLES = 500  # convert: training examples that calibrate the int8 activation ranges
 
 
