@@ -25,10 +25,11 @@ from ai_edge_litert import schema_py_generated as schema
 
 from tfcompress.reference.custom_options import (EMBEDDING_BAG, SPARSE_FULLY_CONNECTED, STRUCTURED_EMBEDDING_BAG,
                                                  STRUCTURED_FULLY_CONNECTED, encode_options)
+from converters.flatbuffer import FILE_IDENTIFIER
 from tfcompress.structures.sparse import SparseMatrix
+from tfcompress.structures.spec import stores_sparse
 from tfcompress.tokenizer import PAD_ID
 
-FILE_IDENTIFIER = b"TFL3"
 BUFFER_ALIGNMENT = 4  # TFLM reads constants in place: int32 and float32 data must be naturally aligned
 INT8_LIMIT, INT16_LIMIT = 127, 32767
 ACTIVATIONS = {"linear": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU}
@@ -221,8 +222,7 @@ def _sparse_part(writer, name: str, s: np.ndarray):
 
 
 def _sparse_is_smaller(q: np.ndarray) -> bool:
-    matrix = SparseMatrix.from_dense(q)
-    return 0 < matrix.nonzeros and len(matrix.encode()) < q.size
+    return stores_sparse(q.shape[0], q.shape[1], int(np.count_nonzero(q)))
 
 
 def lower_embedding_bag(writer: GraphWriter, layer, ids: int, tokens: int, out: QuantizedActivation) -> None:

@@ -113,10 +113,15 @@ class Structure:
 def pruned_storage_bytes(rows: int, cols: int, nonzeros: int, role: str = "fully_connected") -> int:
     """A pruned matrix as the converter stores it: sparse (TFC_SPARSE_*, one float32 scale per
     output channel, one for a table) when that takes fewer value bytes than dense, else dense."""
-    packed = sparse_storage_bytes(rows, cols, nonzeros)
-    if 0 < nonzeros and packed < rows * cols:
-        return packed + SCALE_BYTES * (1 if role == "lookup" else cols)
+    if stores_sparse(rows, cols, nonzeros):
+        return sparse_storage_bytes(rows, cols, nonzeros) + SCALE_BYTES * (1 if role == "lookup" else cols)
     return Structure().storage_bytes(rows, cols, role=role)
+
+
+def stores_sparse(rows: int, cols: int, nonzeros: int) -> bool:
+    """Whether a pruned matrix is stored sparse: when it has entries and they take fewer bytes
+    packed than dense. The planner counts and the converter writes by this one rule."""
+    return 0 < nonzeros and sparse_storage_bytes(rows, cols, nonzeros) < rows * cols
 
 
 def final_nonzeros(density: float, rows: int, cols: int) -> int:
