@@ -25,7 +25,8 @@ static int32_t combine(tfc_int32_op op, int32_t a, int32_t b)
 tfc_status tfc_binary_s32(tfc_int32_op op, const tfc_broadcast_dims *dims, const int32_t *a, const int32_t *b,
                           int32_t *output)
 {
-    if (dims == NULL || a == NULL || b == NULL || output == NULL || op < TFC_INT32_ADD || op > TFC_INT32_MAX) {
+    if (dims == NULL || a == NULL || b == NULL || output == NULL ||
+        (unsigned)op > (unsigned)TFC_INT32_MAX) { /* unsigned: enums may be unsigned (arm-none-eabi) */
         return TFC_ARG_ERROR;
     }
     if (!tfc_broadcast_dims_valid(dims)) {

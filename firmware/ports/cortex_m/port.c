@@ -1,0 +1,101 @@
+/* The Cortex-M port: UART through the board's driver, the counter (DWT cycles on a real core,
+   SysTick where there is no DWT, as on QEMU) and memory figures from the linker script. */
+#include "tfc_port.h"
+
+#include "cortex_m.h"
+#include "tfc_build_info.h"
+#include "tfc_protocol.h"
+
+extern uint32_t __flash_start[], __flash_end[], __ram_start[], __static_end[], __stack_limit[], __stack_top[];
+
+#define STACK_PAINT 0xA5A5A5A5u
+
+#if defined(TFC_COUNTER_DWT)
+const uint32_t tfc_port_counter_mask = 0xFFFFFFFFu;
+#elif defined(TFC_COUNTER_SYSTICK)
+const uint32_t tfc_port_counter_mask = 0x00FFFFFFu; /* SysTick is 24 bits wide */
+#else
+#error "define TFC_COUNTER_DWT or TFC_COUNTER_SYSTICK (the device profile's counter.kind)"
+#endif
+const uint32_t tfc_port_counter_numerator = TFC_COUNTER_NUMERATOR;
+const uint32_t tfc_port_counter_denominator = TFC_COUNTER_DENOMINATOR;
+const char tfc_port_counter_unit[] = TFC_COUNTER_UNIT;
+
+void tfc_port_init(void)
+{
+#if defined(TFC_COUNTER_DWT)
+    TFC_REG(TFC_DEMCR) |= 1u << 24;   /* TRCENA: the DWT on */
+    TFC_REG(TFC_DWT_LAR) = 0xC5ACCE55u; /* unlocks the DWT where it is locked (Cortex-M7) */
+    TFC_REG(TFC_DWT_CYCCNT) = 0;
+    TFC_REG(TFC_DWT_CTRL) |= 1u;        /* CYCCNTENA */
+#else
+    TFC_REG(TFC_SYST_RVR) = 0x00FFFFFFu;
+    TFC_REG(TFC_SYST_CVR) = 0;
+    TFC_REG(TFC_SYST_CSR) = 5u; /* processor clock, enabled, no interrupt */
+#endif
+    tfc_uart_init();
+}
+
+uint32_t tfc_port_counter(void)
+{
+#if defined(TFC_COUNTER_DWT)
+    return TFC_REG(TFC_DWT_CYCCNT);
+#else
+    return 0x00FFFFFFu - TFC_REG(TFC_SYST_CVR); /* SysTick counts down */
+#endif
+}
+
+int tfc_port_read_byte(void)
+{
+    return tfc_uart_read_byte();
+}
+
+void tfc_port_write(const char *data, size_t length)
+{
+    for (size_t i = 0; i < length; ++i) {
+        tfc_uart_write_byte((uint8_t)data[i]);
+    }
+}
+
+size_t tfc_port_flash_used(void)
+{
+    return (size_t)((char *)__flash_end - (char *)__flash_start);
+}
+
+size_t tfc_port_ram_used(void)
+{
+    return (size_t)((char *)__static_end - (char *)__ram_start) +
+           (size_t)((char *)__stack_top - (char *)__stack_limit);
+}
+
+void tfc_cortex_m_paint_stack(void)
+{
+    uint32_t *sp;
+    __asm volatile("mov %0, sp" : "=r"(sp));
+    for (volatile uint32_t *p = __stack_limit; p < sp - 16; ++p) { /* 64 bytes below sp stay live */
+        *p = STACK_PAINT;
+    }
+}
+
+size_t tfc_port_stack_used(void)
+{
+    const uint32_t *p = __stack_limit;
+    while (p < __stack_top && *p == STACK_PAINT) {
+        ++p;
+    }
+    return (size_t)((const char *)__stack_top - (const char *)p);
+}
+
+void tfc_cortex_m_fault(const char *what)
+{
+    tfc_frame_writer w;
+    tfc_frame_begin(&w, "ERR", 0);
+    tfc_frame_put_field(&w, "code");
+    tfc_frame_put(&w, what);
+    const size_t n = tfc_frame_finish(&w);
+    for (size_t i = 0; i < n; ++i) {
+        tfc_uart_write_byte((uint8_t)w.text[i]);
+    }
+    for (;;) {
+    }
+}

@@ -1,0 +1,1 @@
+"""The device half: board profiles, firmware builds, the serial protocol and running on a board."""

@@ -1,0 +1,97 @@
+"""What a firmware ELF takes of a board's flash and RAM (pyelftools), checked before it is flashed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfcompress.device.profiles import DeviceProfile, MemoryRegion
+from tfcompress.errors import TfcompressError
+
+SHF_ALLOC, SHT_NOBITS = 0x2, "SHT_NOBITS"
+
+
+class FitError(TfcompressError):
+    """A firmware (or a model) that does not fit the board: the numbers say by how much."""
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    address: int
+    load_address: int
+    bytes: int
+    in_file: bool  # stored in the image (not .bss or .stack)
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """Bytes of flash (code, constants, .data's initial values) and RAM (.data, .bss, stack)."""
+
+    flash: int
+    ram: int
+    sections: tuple[Section, ...]
+
+    def as_dict(self) -> dict:
+        return {"flash": self.flash, "ram": self.ram,
+                "sections": {s.name: s.bytes for s in self.sections}}
+
+
+def read_sections(elf_path: str | Path) -> list[Section]:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    path = Path(elf_path)
+    try:
+        with path.open("rb") as stream:
+            elf = ELFFile(stream)
+            if elf["e_machine"] != "EM_ARM":
+                raise TfcompressError(f"{path}: an ELF for {elf['e_machine']}, not for an Arm core")
+            segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+            sections = []
+            for section in elf.iter_sections():
+                if not section["sh_flags"] & SHF_ALLOC or section["sh_size"] == 0:
+                    continue
+                address = section["sh_addr"]
+                load = address
+                for seg in segments:  # the load address of a section copied at startup (.data)
+                    if seg["p_vaddr"] <= address < seg["p_vaddr"] + max(seg["p_memsz"], 1):
+                        load = seg["p_paddr"] + address - seg["p_vaddr"]
+                sections.append(Section(section.name, address, load, section["sh_size"],
+                                        section["sh_type"] != SHT_NOBITS))
+            return sections
+    except FileNotFoundError:
+        raise TfcompressError(f"{path}: no such firmware file (make one with `tfcompress build`)") from None
+    except ELFError as err:
+        raise TfcompressError(f"{path}: not an ELF file ({err})") from None
+
+
+def _inside(region: MemoryRegion, start: int, size: int) -> bool:
+    return region.origin <= start and start + size <= region.origin + region.bytes
+
+
+def memory_use(elf_path: str | Path, profile: DeviceProfile) -> MemoryUse:
+    """The ELF's flash and RAM use on `profile`'s board, refused with the numbers (FitError) when a
+    section lies outside the board's flash and RAM or the image does not fit them."""
+    sections = read_sections(elf_path)
+    flash = ram = 0
+    for s in sections:
+        if s.in_file:
+            if not _inside(profile.flash, s.load_address, s.bytes):
+                raise FitError(_outside(elf_path, s, s.load_address, profile))
+            flash += s.bytes
+        if s.address != s.load_address or not s.in_file:
+            if not _inside(profile.ram, s.address, s.bytes):
+                raise FitError(_outside(elf_path, s, s.address, profile))
+            ram += s.bytes
+    for what, used, region in (("flash", flash, profile.flash), ("RAM", ram, profile.ram)):
+        if used > region.bytes:
+            raise FitError(f"{elf_path}: needs {used:,} bytes of {what}, {used - region.bytes:,} more than "
+                           f"{profile.name} has ({region.bytes:,})")
+    return MemoryUse(flash, ram, tuple(sections))
+
+
+def _outside(elf_path, s: Section, address: int, profile: DeviceProfile) -> str:
+    return (f"{elf_path}: section {s.name} ({s.bytes:,} bytes at 0x{address:08x}) lies outside {profile.name}'s "
+            f"flash (0x{profile.flash.origin:08x}, {profile.flash.bytes:,} bytes) and RAM "
+            f"(0x{profile.ram.origin:08x}, {profile.ram.bytes:,} bytes): it was built for another board")
