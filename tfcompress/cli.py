@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from tfcompress.device.profiles import DEFAULT_DEVICE
 from tfcompress.errors import TfcompressError
 from tfcompress.interpreters import GOLDEN, INTERPRETERS
 from tfcompress.options import (CLASSIFIER_MATRICES, DEFAULT_CALIBRATION_SAMPLES, LM_METHODS, METHODS, OP_SETS,
@@ -124,6 +125,14 @@ force_option = click.option(
     "--force", is_flag=True,
     help="Replace the output path even if it holds something other than an earlier output of this command.")
 
+device_option = click.option(
+    "--device", default=DEFAULT_DEVICE, show_default=True,
+    help="A board of devices/ (see `tfcompress devices`) or the path of a device profile .json.")
+port_option = click.option(
+    "--port", default=None,
+    help="Serial port of a board already running the firmware (/dev/ttyACM0, or socket://HOST:PORT for a QEMU "
+         "started by `tfcompress flash`). Default: start the emulated board, or refuse for a real one.")
+
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tfcompress")
@@ -212,18 +221,35 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, op_set, calibrati
                    "kernels, equal to the golden; reference is the integer NumPy spec, the golden of models with "
                    "TFC_ ops, which only c and reference run (docs/interpreters.md). "
                    f"[default: {GOLDEN}, or reference for a model with TFC_ ops]")
+@click.option("--firmware", "firmware_dir", type=click.Path(path_type=Path), default=None,
+              help="Run the int8 model on a board instead: a `tfcompress build` folder of this model (the "
+                   "emulated board starts by itself; a real one needs --port).")
+@port_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @_user_errors
-def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, as_json):
+def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, firmware_dir, port, as_json):
     """Metrics of the float Keras model and its int8 .tflite on one split."""
     from converters.bundle import read_tflite_for
     from tfcompress.artifacts import TrainedModel
     from tfcompress.data import load_dataset
-    from tfcompress.evaluation import evaluate_float_and_int8
+    from tfcompress.evaluation import dataset_split, evaluate_float_and_int8
 
     trained = TrainedModel.load(model_dir)
     dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
     tflite = None
+    if firmware_dir is not None:
+        if tflite_path is not None or interpreter is not None:
+            raise TfcompressError("--firmware runs the int8 model on the board: drop --tflite and --interpreter")
+        firmware, runner = _device_runner(firmware_dir, port)
+        with runner:
+            if firmware.manifest["source"].get("fingerprint") != trained.fingerprint():
+                raise TfcompressError(f"{firmware_dir} was built from another model than {model_dir} (fingerprints "
+                                      "differ)")
+            with click.progressbar(length=len(dataset_split(dataset, split).texts), label=runner.name,
+                                   file=sys.stderr) as bar:
+                report = evaluate_float_and_int8(trained, None, dataset, split, runner=runner, progress=bar.update)
+        click.echo(json.dumps(report, indent=2) if as_json else format_eval(report))
+        return
     if tflite_path is None:
         click.echo("no --tflite given: converting the model in memory", err=True)
     else:
@@ -237,7 +263,8 @@ def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpre
 def format_eval(report: dict) -> str:
     keys = [k for k in report["float"] if k != "examples"]
     lines = [f"{report['dataset']} {report['split']} ({report['float']['examples']} examples), "
-             f"int8 on {report['interpreter']}, .tflite {report['tflite_bytes']:,} bytes",
+             f"int8 on {report['interpreter']}"
+             + (f", .tflite {report['tflite_bytes']:,} bytes" if report["tflite_bytes"] is not None else ""),
              f"{'metric':<20}{'float':>10}{'int8':>10}"]
     lines += [f"{k:<20}{report['float'][k]:>10.4f}{report['int8'][k]:>10.4f}" for k in keys]
     lines.append(f"{'float/int8 agree':<20}{report['float_int8_agreement']:>20.4f}")
@@ -391,6 +418,182 @@ def inspect(tflite_path, tensors):
 
     _, summary = read_model(tflite_path)
     click.echo(summary.format(str(tflite_path), show_tensors=tensors))
+
+
+# -- the device half: boards, firmware, running and measuring on a board ---------------------------
+
+def _device_runner(firmware_dir: Path, port: str | None):
+    from tfcompress.device.build import Firmware
+    from tfcompress.device.elf import memory_use
+    from tfcompress.device.runner import DeviceRunner
+
+    firmware = Firmware.load(firmware_dir)
+    memory_use(firmware.elf, firmware.profile)  # refuses a firmware that does not fit its board
+    return firmware, DeviceRunner.start(firmware, port)
+
+
+@main.command()
+@_user_errors
+def devices():
+    """The boards tfcompress builds for, with their key figures (devices/*.json)."""
+    from tfcompress.device.profiles import all_profiles
+
+    click.echo(f"{'device':<18}{'core':<12}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")
+    for p in all_profiles():
+        run = f"QEMU {p.run['machine']}" if p.emulated else p.run["kind"]
+        click.echo(f"{p.name:<18}{p.core:<12}{p.clock_hz / 1e6:>6g} MHz{p.flash.bytes // 1024:>7,} KB"
+                   f"{p.ram.bytes // 1024:>7,} KB  {'yes' if p.dsp else 'no':<5}{p.counter_unit:<14}{run}")
+
+
+@main.command()
+@click.argument("bundle_dir", type=click.Path(path_type=Path))
+@device_option
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Firmware folder to write.")
+@click.option("--dsp/--portable", default=None,
+              help="The kernels' DSP-extension path (SMLAD) or the portable C. [default: DSP where the core has it]")
+@force_option
+@_user_errors
+def build(bundle_dir, device, out_dir, dsp, force):
+    """Build a converted model (`tfcompress convert` output) into firmware for a board, with a size report."""
+    from tfcompress.device.build import build_firmware, format_build
+
+    firmware = build_firmware(bundle_dir, device, out_dir, dsp=dsp, force=force)
+    click.echo(format_build(firmware))
+
+
+@main.command()
+@click.argument("firmware_dir", type=click.Path(path_type=Path))
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop the emulated board after this long (default: run until Ctrl-C).")
+@_user_errors
+def flash(firmware_dir, seconds):
+    """Check that a firmware fits its board and start it: for an emulated board, QEMU serving its UART."""
+    import time
+
+    from tfcompress.device.build import Firmware
+    from tfcompress.device.elf import memory_use
+    from tfcompress.device.qemu import QemuBoard
+
+    firmware = Firmware.load(firmware_dir)
+    profile = firmware.profile
+    use = memory_use(firmware.elf, profile)
+    click.echo(f"{firmware.elf}: flash {use.flash:,} of {profile.flash.bytes:,} bytes, RAM {use.ram:,} of "
+               f"{profile.ram.bytes:,} bytes: fits {profile.name}")
+    if not profile.emulated:
+        raise TfcompressError(f"{profile.name} is a real board: flashing real boards is not supported yet")
+    with QemuBoard(profile, firmware.elf) as board:
+        link = board.connect()
+        banner = link.handshake()
+        link.close()
+        click.echo(f"{profile.name} is running (QEMU pid {board.process.pid}): model {banner.model[:16]}..., "
+                   f"{banner.backend} backend, flash {banner.flash:,} B, RAM {banner.ram:,} B")
+        click.echo(f"its UART: {board.url} (tfcompress run {firmware_dir} --port {board.url}); Ctrl-C stops it")
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            while board.process.poll() is None and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+        if board.process.poll() is not None:
+            raise TfcompressError(f"QEMU stopped (status {board.process.returncode}): {board.error_output()}")
+
+
+def _format_inference(result, labels, top: int, unit: str | None, scale: float, zero_point: int) -> str:
+    import numpy as np
+
+    logits = (result.scores.astype(np.float64) - zero_point) * scale
+    probabilities = np.exp(logits - logits.max())
+    probabilities /= probabilities.sum()
+    order = np.argsort(-result.scores.astype(np.int32), kind="stable")
+    count = f"  ({result.count:,} {unit})" if result.count is not None else ""
+    lines = [f"{labels[order[0]]}{count}"]
+    lines += [f"  {labels[k]:<32} int8 {int(result.scores[k]):>4}  p={probabilities[k]:.3f}" for k in order[:top]]
+    return "\n".join(lines)
+
+
+@main.command("run")
+@click.argument("firmware_dir", type=click.Path(path_type=Path))
+@port_option
+@click.option("--text", "texts", multiple=True, help="An utterance to classify (repeatable). Default: read "
+                                                     "utterances from stdin, one per line, until end of input.")
+@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Scores to show.")
+@_user_errors
+def run_command(firmware_dir, port, texts, top):
+    """Classify utterances on the board: the intent, the top scores and the instruction (or cycle) count."""
+    firmware, runner = _device_runner(firmware_dir, port)
+    output = firmware.manifest["outputs"][0]
+    with runner:
+        b = runner.banner
+        click.echo(f"{b.board} ({b.core}, {b.backend} backend): model {b.model[:16]}..., flash {b.flash:,} B, "
+                   f"RAM {b.ram:,} B", err=True)
+        interactive = not texts and sys.stdin.isatty()
+        if interactive:
+            click.echo("type an utterance and Enter; Ctrl-D ends", err=True)
+        for text in texts or _stdin_lines(interactive):
+            result = runner.infer(text)
+            click.echo(_format_inference(result, firmware.labels, top, runner.counter_unit, output["scale"],
+                                         output["zero_point"]))
+
+
+def _stdin_lines(prompt: bool):
+    while True:
+        if prompt:
+            click.echo("> ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            return
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@main.command("bench")
+@click.argument("artifact", type=click.Path(path_type=Path))
+@port_option
+@click.option("--interpreter", type=click.Choice(INTERPRETERS), default=None,
+              help="For a converted bundle (not a firmware folder): the desktop interpreter to run it on.")
+@click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
+@data_dir_option
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N utterances.")
+@click.option("--per-op", is_flag=True, help="Also the median count of every operator, and per MAC.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@_user_errors
+def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, limit, per_op, as_json):
+    """A dataset split through a board (a `build` folder) or a desktop interpreter (a `convert` folder):
+    accuracy, instructions or cycles per inference, memory, throughput."""
+    from tfcompress import fileio
+    from tfcompress.bench import bench, format_bench, fully_connected_macs
+    from tfcompress.data import load_dataset
+    from tfcompress.evaluation import dataset_split
+    from tfcompress.runners import HostRunner
+    from tfcompress.tokenizer import WordTokenizer
+
+    is_firmware = (artifact / "build.json").is_file()
+    if is_firmware:
+        firmware, runner = _device_runner(artifact, port)
+        manifest, labels, tflite = firmware.manifest, firmware.labels, firmware.tflite
+    else:
+        if port is not None:
+            raise TfcompressError(f"{artifact}: --port needs a firmware folder (`tfcompress build`)")
+        manifest = fileio.read_json(artifact / "manifest.json")
+        labels, tflite = tuple(fileio.read_json(artifact / "labels.json")), (artifact / "model.tflite").read_bytes()
+        runner = HostRunner(tflite, WordTokenizer.load(artifact / "tokenizer.json"), interpreter)
+    with runner:
+        dataset = load_dataset(dataset_spec or manifest["source"]["dataset"], data_dir)
+        data = dataset_split(dataset, split)
+        texts, y_true = list(data.texts), dataset.label_ids(data, labels)
+        if limit:
+            texts, y_true = texts[:limit], y_true[:limit]
+        with click.progressbar(length=len(texts), label=f"{runner.name}: {dataset.name} {split}", file=sys.stderr,
+                               show_pos=True) as bar:
+            report = bench(runner, texts, y_true, labels, progress=bar.update, macs=fully_connected_macs(tflite))
+        report.update({"dataset": dataset.name, "split": split, "model_sha256": manifest["model"]["sha256"]})
+        if is_firmware:
+            report.update(runner.stats())
+    click.echo(json.dumps(report, indent=2) if as_json else format_bench(report, per_op))
+    if report["error"]:
+        raise click.ClickException(f"the run stopped after {report['completed']} of {report['examples']} "
+                                   f"utterances: {report['error']}")
 
 
 @main.command("write-demo-data")

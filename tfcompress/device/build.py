@@ -9,12 +9,11 @@ are then checked against the board (tfcompress.device.elf).
     OUT/firmware.map    the linker's map: where every byte went
     OUT/build.json      marker: device, backend, DSP path, model SHA-256, flash and RAM use
     OUT/generated/      the C the build compiled besides firmware/ (model, tokenizer, labels, settings)
-    OUT/manifest.json, labels.json, tokenizer.json   copies from the bundle, for the host side
+    OUT/manifest.json, labels.json, tokenizer.json, model.tflite   copies from the bundle, for the host side
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from tfcompress.outputs import OutputKind
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 BUILD_FILE = "build.json"
-BUNDLE_COPIES = ("manifest.json", "labels.json", "tokenizer.json")
+BUNDLE_COPIES = ("manifest.json", "labels.json", "tokenizer.json", "model.tflite")
 GENERATED_FROM_BUNDLE = ("tokenizer_data.h", "tokenizer_data.c", "labels_data.h", "labels_data.c")
 FIRMWARE_OUTPUT = OutputKind("firmware build", "tfcompress-firmware", BUILD_FILE,
                              frozenset({"firmware.elf", "firmware.map", BUILD_FILE, "generated", *BUNDLE_COPIES}))
@@ -68,6 +67,14 @@ class Firmware:
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(fileio.read_json(self.directory / "labels.json"))
+
+    @property
+    def manifest(self) -> dict:
+        return fileio.read_json(self.directory / "manifest.json")
+
+    @property
+    def tflite(self) -> bytes:
+        return (self.directory / "model.tflite").read_bytes()
 
     @classmethod
     def load(cls, directory: str | Path) -> "Firmware":
@@ -120,15 +127,15 @@ def _read_bundle(bundle: Path) -> tuple[dict, bytes]:
     manifest = fileio.read_json(manifest_path)
     if not isinstance(manifest, dict) or manifest.get("format") != "tfcompress-manifest":
         raise ModelFileError(manifest_path, "not a tfcompress-manifest file")
-    for name in (manifest["model"]["file"], *GENERATED_FROM_BUNDLE, *BUNDLE_COPIES):
+    for name in (*GENERATED_FROM_BUNDLE, *BUNDLE_COPIES):
         if not (bundle / name).is_file():
             raise ModelFileError(bundle / name, "missing: convert the model again")
-    model = (bundle / manifest["model"]["file"]).read_bytes()
+    model = (bundle / "model.tflite").read_bytes()
     import hashlib
 
     digest = hashlib.sha256(model).hexdigest()
     if digest != manifest["model"]["sha256"]:
-        raise ModelFileError(bundle / manifest["model"]["file"], f"SHA-256 {digest} differs from the manifest's "
+        raise ModelFileError(bundle / "model.tflite", f"SHA-256 {digest} differs from the manifest's "
                                                                  f"{manifest['model']['sha256']}")
     return manifest, model
 
@@ -217,5 +224,3 @@ def format_build(firmware: Firmware) -> str:
     ])
 
 
-def load_json(path: Path):
-    return json.loads(path.read_text())
