@@ -57,3 +57,18 @@ def lstm_tflite(lstm_model, tiny_dataset) -> bytes:
     from converters.tflite import convert_int8
 
     return convert_int8(lstm_model.model, lstm_model.tokenizer.encode_batch(tiny_dataset.train.texts[:50]))
+
+
+@pytest.fixture(scope="session")
+def dkp_bundle(pooled_model, tiny_dataset, tmp_path_factory) -> Path:
+    """The tiny pooled model compressed with DKP and converted with tfcompress's fused ops: the model the
+    board tests run."""
+    from converters.bundle import convert_model
+    from tfcompress.compression.compress import CompressOptions, compress_model
+    from tests.helpers import tiny_ratio
+
+    options = CompressOptions(method="dkp", target_ratio=tiny_ratio("dkp"), epochs=1)
+    compressed = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
+    out = tmp_path_factory.mktemp("dkp_bundle") / "firmware"
+    convert_model(compressed, tiny_dataset, out, calibration_samples=50, ops="custom")
+    return out

@@ -34,3 +34,11 @@ def tiny_ratio(method: str) -> float:
     """A compression ratio every method reaches on the tiny models of conftest.py: their layers are
     so small that per-column scales and biases leave low rank little room."""
     return 1.4 if method == "hmf" else 1.8
+
+
+def board_tools_missing() -> str | None:
+    """Why the emulated-board tests cannot run here (None: they can); ./setup.sh installs the tools."""
+    import shutil
+
+    missing = [tool for tool in ("cmake", "arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
+    return f"needs {', '.join(missing)} (./setup.sh installs them)" if missing else None

@@ -123,21 +123,21 @@ class DeviceLink:
             raise DeviceError(f"the serial line failed: {err}") from None
 
     def handshake(self, timeout: float | None = None, hello_after: float = 1.0) -> Banner:
-        """Waits for the banner; asks for it (HELLO) when the board started before we listened."""
+        """Waits for the banner, asking for it (HELLO, every `hello_after` seconds) when the board started
+        before we listened or its banner was lost (opening a port may drop bytes already received)."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        hello_at = time.monotonic() + hello_after
-        hello_id = None
+        hello_ids: set[int] = set()
         while True:
             try:
-                message = self.read_message(min(deadline, hello_at) if hello_id is None else deadline)
+                message = self.read_message(min(deadline, time.monotonic() + hello_after))
             except DeviceTimeout:
                 if time.monotonic() >= deadline:
                     raise DeviceTimeout(f"no banner from the board within {timeout or self.timeout:g} s: is the "
                                         "firmware running and the port right?") from None
-                hello_id = self._next_id()
-                self.send(request("HELLO", hello_id))
+                hello_ids.add(self._next_id())
+                self.send(request("HELLO", max(hello_ids)))
                 continue
-            if message.verb == "BANNER" and message.id in (0, hello_id):
+            if message.verb == "BANNER" and (message.id == 0 or message.id in hello_ids):
                 return Banner.from_message(message)
 
     def request(self, verb: str, text: str | None = None, timeout: float | None = None) -> Message:
