@@ -5,9 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# System packages: a C compiler (tests compile the generated C arrays) and venv support.
+# System packages: a C compiler (tests compile the generated C), venv support, and for the boards
+# the Arm bare-metal toolchain with its C library, CMake and QEMU (the emulated Cortex-M boards).
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need+=(gcc-arm-none-eabi)
+[[ -f /usr/lib/arm-none-eabi/lib/libc_nano.a ]] || need+=(libnewlib-arm-none-eabi)
+command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt-get" >&2

@@ -20,3 +20,8 @@ def test_demo_runs_the_main_job(tmp_path):
     assert report["tflite_bytes"] < report["builtin_tflite_bytes"]  # the doping matrices stored sparse
     assert f"int8 .tflite {report['tflite_bytes']:,} bytes" in result.output
     assert f"the uncompressed model's {report['uncompressed_tflite_bytes']:,} bytes" in result.output
+    board = report["board"]
+    assert board["compressed"]["equals_golden"] is True
+    assert board["compressed"]["accuracy"] == report["int8_test_accuracy"]
+    assert board["compressed"]["flash"] < board["baseline"]["flash"]
+    assert "instructions per inference" in result.output
