@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from tfcompress import fileio
-from tfcompress.device.elf import FitError, MemoryUse, memory_use
+from tfcompress.device.elf import FitError, flash_by_part, memory_use
 from tfcompress.device.profiles import DeviceProfile, load_profile
 from tfcompress.errors import ModelFileError, TfcompressError
 from tfcompress.outputs import OutputKind
@@ -202,10 +202,11 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
         shutil.copyfile(Path(tree) / "firmware.elf", staging / "firmware.elf")
         shutil.copyfile(Path(tree) / "firmware.map", staging / "firmware.map")
         use = memory_use(staging / "firmware.elf", profile)
+        parts = flash_by_part(staging / "firmware.map")
         info = {"format": FIRMWARE_OUTPUT.format, "device": profile.name, "device_profile": str(profile.path),
                 "backend": backend, "dsp": use_dsp, "model_sha256": manifest["model"]["sha256"],
                 "model_bytes": len(model), "arena_bytes": generated_model.arena_bytes,
-                "bundle": str(bundle.resolve()), **use.as_dict(),
+                "bundle": str(bundle.resolve()), **use.as_dict(), "flash_parts": parts,
                 "flash_capacity": profile.flash.bytes, "ram_capacity": profile.ram.bytes}
         fileio.write_json(staging / BUILD_FILE, info)
     return Firmware(Path(out), info)
@@ -217,8 +218,9 @@ def format_build(firmware: Firmware) -> str:
     return "\n".join([
         f"firmware for {info['device']} ({info['backend']} backend, {'DSP' if info['dsp'] else 'portable'} kernels): "
         f"{firmware.elf}",
-        f"  flash  {info['flash']:,} of {info['flash_capacity']:,} bytes (model constants and code; "
-        f".tflite {info['model_bytes']:,} bytes)",
+        f"  flash  {info['flash']:,} of {info['flash_capacity']:,} bytes: " + ", ".join(
+            f"{part} {size:,}" for part, size in info["flash_parts"].items())
+        + f" (the .tflite: {info['model_bytes']:,} bytes)",
         f"  RAM    {info['ram']:,} of {info['ram_capacity']:,} bytes (arena {info['arena_bytes']:,}, stack included)",
         f"  sections: {sections}",
     ])

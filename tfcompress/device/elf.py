@@ -98,3 +98,35 @@ def _outside(elf_path, s: Section, address: int, profile: DeviceProfile) -> str:
     return (f"{elf_path}: section {s.name} ({s.bytes:,} bytes at 0x{address:08x}) lies outside {profile.name}'s "
             f"flash (0x{profile.flash.origin:08x}, {profile.flash.bytes:,} bytes) and RAM "
             f"(0x{profile.ram.origin:08x}, {profile.ram.bytes:,} bytes): it was built for another board")
+
+
+FLASH_PARTS = {"tfc_model.c.obj": "model", "tokenizer_data.c.obj": "tokenizer", "labels_data.c.obj": "labels"}
+
+
+def flash_by_part(map_path: str | Path) -> dict[str, int]:
+    """Bytes of flash per part of the image, from the linker's map: the model (the generated C's
+    constants and code), the tokenizer's vocabulary, the label names, and the rest (harness,
+    kernels, port, C library, alignment): what the 16 KB budget of the firmware itself counts."""
+    import re
+
+    parts = {"model": 0, "tokenizer": 0, "labels": 0, "firmware": 0}
+    section, in_map = None, False
+    entry = re.compile(r"^\s*(\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+    for line in Path(map_path).read_text(errors="replace").splitlines():
+        if line.startswith("Linker script and memory map"):
+            in_map = True
+            continue
+        if not in_map:
+            continue
+        if line.startswith(".") or (line and not line[0].isspace()):
+            section = line.split()[0]
+            continue
+        if section not in (".text", ".ARM.exidx", ".data"):
+            continue
+        match = entry.match(line)
+        if match is None or match.group(4).startswith("0x"):
+            continue  # a section name alone on its line (its numbers follow), symbols, fill
+        size = int(match.group(3), 16)
+        name = Path(match.group(4)).name
+        parts[FLASH_PARTS.get(name, "firmware")] += size
+    return parts
