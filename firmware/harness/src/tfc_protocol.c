@@ -202,10 +202,30 @@ static const char TRUNCATED[] = " truncated=1";
 static void put_bytes(tfc_frame_writer *w, const char *s, size_t n)
 {
     /* The tail stays free for " truncated=1", "*CRC\n" and the terminating NUL. */
-    const size_t room = TFC_REPLY_MAX - TAIL_BYTES - w->length;
+    const size_t limit = TFC_REPLY_MAX - TAIL_BYTES;
+    const size_t room = limit - w->length;
+    if (w->truncated) {
+        return;
+    }
     if (n > room) {
-        n = room;
+        /* Cut at the last separator, ' ' before a field or ',' in a list, at or before the limit
+           (text[limit] is the first byte that does not fit) but not before the first field: the
+           host then reads whole fields and whole numbers, never half an escape or a shorter number. */
+        size_t head = limit; /* where the first field begins: the second space, "$VERB ID|" */
+        for (size_t i = 1, spaces = 0; i < w->length; ++i) {
+            if (w->text[i] == ' ' && ++spaces == 2) {
+                head = i;
+                break;
+            }
+        }
+        memcpy(w->text + w->length, s, room + 1);
+        size_t cut = limit;
+        while (cut > head && w->text[cut] != ' ' && w->text[cut] != ',') {
+            --cut;
+        }
+        w->length = cut;
         w->truncated = 1;
+        return;
     }
     memcpy(w->text + w->length, s, n);
     w->length += n;
