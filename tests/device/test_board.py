@@ -132,3 +132,16 @@ def test_cli_run_and_bench(firmware, tiny_dataset_dir):
     report = json.loads(result.output[result.output.index("{"):])
     assert report["completed"] == 5 and report["counter"] == "instructions" and report["count"]["min"] > 0
     assert report["layers"] and any("per_mac" in row for row in report["layers"])
+
+
+def test_compiler_and_qemu_errors_reach_the_user(dkp_bundle, firmware, tmp_path):
+    from tfcompress.device.build import Firmware
+    from tfcompress.errors import TfcompressError
+
+    bad_flags = _profile(tmp_path, "bad-flags", lambda d: d.update(cpu_flags=["-mcpu=cortex-m99"]))
+    with pytest.raises(TfcompressError, match="cortex-m99"):
+        build_firmware(dkp_bundle, bad_flags, tmp_path / "out")
+    bad_machine = _profile(tmp_path, "bad-machine", lambda d: d["run"].update(machine="no-such-machine"))
+    info = dict(firmware.info, device_profile=str(bad_machine))
+    with pytest.raises(TfcompressError, match="(?s)QEMU exited .*unsupported machine type.*no-such-machine"):
+        DeviceRunner.start(Firmware(firmware.directory, info))
