@@ -16,11 +16,17 @@ CHECK_PROGRAM = r"""
 #include "tokenizer_data.h"
 #include "labels_data.h"
 
+static int compare(const char *word, int k) {
+  size_t start = tfc_vocab_offsets[k], n = tfc_vocab_offsets[k + 1] - start, w = strlen(word);
+  int c = memcmp(word, tfc_vocab_text + start, w < n ? w : n);
+  return c != 0 ? c : (w > n) - (w < n);
+}
+
 static int32_t lookup(const char *word) {
   int lo = 0, hi = TFC_VOCAB_WORDS - 1;
   while (lo <= hi) {
-    int mid = (lo + hi) / 2, c = strcmp(word, tfc_vocab_words[mid]);
-    if (c == 0) return tfc_vocab_ids[mid];
+    int mid = (lo + hi) / 2, c = compare(word, mid);
+    if (c == 0) return (int32_t)tfc_vocab_ids[mid];
     if (c < 0) hi = mid - 1; else lo = mid + 1;
   }
   return TFC_OOV_ID;

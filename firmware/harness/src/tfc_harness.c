@@ -16,9 +16,7 @@ static int32_t ids[TFC_MAX_LENGTH];
 static int8_t scores[TFC_NUM_LABELS];
 static int32_t backend_status;
 
-static const tfc_vocabulary vocabulary = {
-    tfc_vocab_words, tfc_vocab_ids, TFC_VOCAB_WORDS, TFC_MAX_LENGTH, TFC_PAD_ID, TFC_OOV_ID,
-};
+static const tfc_vocabulary vocabulary = TFC_VOCABULARY_FROM_DATA;
 
 static void send_reply(void)
 {

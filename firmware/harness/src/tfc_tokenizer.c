@@ -11,20 +11,35 @@ static uint8_t lower(uint8_t b)
     return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + 32) : b;
 }
 
-/* strcmp order between the lowercased word and a vocabulary entry. */
-static int compare(const uint8_t *word, size_t length, const char *entry)
+static uint32_t read_unsigned(const void *array, uint8_t bytes, int32_t i)
+{
+    return bytes == 2 ? ((const uint16_t *)array)[i] : ((const uint32_t *)array)[i];
+}
+
+const char *tfc_vocab_word(const tfc_vocabulary *vocab, int32_t i, size_t *length)
+{
+    const uint32_t start = read_unsigned(vocab->offsets, vocab->offset_bytes, i);
+    *length = read_unsigned(vocab->offsets, vocab->offset_bytes, i + 1) - start;
+    return vocab->text + start;
+}
+
+int32_t tfc_vocab_id(const tfc_vocabulary *vocab, int32_t i)
+{
+    return (int32_t)read_unsigned(vocab->ids, vocab->id_bytes, i);
+}
+
+/* strcmp order between the lowercased word and a vocabulary entry of `entry_length` bytes. */
+static int compare(const uint8_t *word, size_t length, const char *entry, size_t entry_length)
 {
     const unsigned char *e = (const unsigned char *)entry;
-    for (size_t i = 0; i < length; ++i) {
-        if (e[i] == 0) {
-            return 1;
-        }
+    const size_t common = length < entry_length ? length : entry_length;
+    for (size_t i = 0; i < common; ++i) {
         const uint8_t c = lower(word[i]);
         if (c != e[i]) {
             return c < e[i] ? -1 : 1;
         }
     }
-    return e[length] == 0 ? 0 : -1;
+    return length == entry_length ? 0 : (length < entry_length ? -1 : 1);
 }
 
 int32_t tfc_word_id(const tfc_vocabulary *vocab, const uint8_t *word, size_t length)
@@ -32,9 +47,11 @@ int32_t tfc_word_id(const tfc_vocabulary *vocab, const uint8_t *word, size_t len
     int32_t lo = 0, hi = vocab->count - 1;
     while (lo <= hi) {
         const int32_t mid = lo + (hi - lo) / 2;
-        const int c = compare(word, length, vocab->words[mid]);
+        size_t entry_length;
+        const char *entry = tfc_vocab_word(vocab, mid, &entry_length);
+        const int c = compare(word, length, entry, entry_length);
         if (c == 0) {
-            return vocab->ids[mid];
+            return tfc_vocab_id(vocab, mid);
         }
         if (c < 0) {
             hi = mid - 1;

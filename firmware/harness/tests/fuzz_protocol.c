@@ -280,9 +280,26 @@ static void ref_parse(const uint8_t *line, size_t n, ref_request *out)
 static size_t vocab_lengths[TFC_VOCAB_WORDS];
 static int32_t vocab_max_id;
 
-static const tfc_vocabulary vocabulary = {
-    tfc_vocab_words, tfc_vocab_ids, TFC_VOCAB_WORDS, TFC_MAX_LENGTH, TFC_PAD_ID, TFC_OOV_ID,
-};
+static const tfc_vocabulary vocabulary = TFC_VOCABULARY_FROM_DATA;
+
+/* The reference's own copy of the vocabulary, read from the generated arrays directly (not through
+   the tokenizer's accessors): NUL-terminated words and int32 ids. */
+static char vocab_storage[TFC_VOCAB_TEXT_BYTES + TFC_VOCAB_WORDS];
+static const char *vocab_words[TFC_VOCAB_WORDS];
+static int32_t vocab_ids[TFC_VOCAB_WORDS];
+
+static void vocab_init(void)
+{
+    size_t at = 0;
+    for (size_t k = 0; k < TFC_VOCAB_WORDS; ++k) {
+        const size_t start = tfc_vocab_offsets[k], end = tfc_vocab_offsets[k + 1];
+        memcpy(vocab_storage + at, tfc_vocab_text + start, end - start);
+        vocab_storage[at + end - start] = '\0';
+        vocab_words[k] = vocab_storage + at;
+        vocab_ids[k] = (int32_t)tfc_vocab_ids[k];
+        at += end - start + 1;
+    }
+}
 
 static uint8_t word_bytes[256];     /* docs/tokenizer.md's word bytes: ASCII letters and digits, >= 0x80 */
 static uint8_t reply_literals[256]; /* bytes tfc_frame_put_escaped leaves as they are */
@@ -308,8 +325,8 @@ static int32_t ref_word_id(const uint8_t *word, size_t n)
         lowered[i] = (word[i] >= 'A' && word[i] <= 'Z') ? (uint8_t)(word[i] - 'A' + 'a') : word[i];
     }
     for (size_t k = 0; k < TFC_VOCAB_WORDS; ++k) {
-        if (vocab_lengths[k] == n && memcmp(tfc_vocab_words[k], lowered, n) == 0) {
-            return tfc_vocab_ids[k];
+        if (vocab_lengths[k] == n && memcmp(vocab_words[k], lowered, n) == 0) {
+            return vocab_ids[k];
         }
     }
     return TFC_OOV_ID;
@@ -828,7 +845,7 @@ static void put_word(buffer *text)
     case 1:
     case 2:
     case 3: { /* a vocabulary word, in some case */
-        const char *w = tfc_vocab_words[below(TFC_VOCAB_WORDS)];
+        const char *w = vocab_words[below(TFC_VOCAB_WORDS)];
         const int mode = (int)below(3);
         for (size_t i = 0; w[i] != '\0'; ++i) {
             uint8_t c = (uint8_t)w[i];
@@ -856,7 +873,7 @@ static void put_word(buffer *text)
     case 6: /* unicode, alone or glued to a vocabulary word */
         buf_str(text, UNICODE[below(sizeof UNICODE / sizeof UNICODE[0])]);
         if (chance(50)) {
-            buf_str(text, tfc_vocab_words[below(TFC_VOCAB_WORDS)]);
+            buf_str(text, vocab_words[below(TFC_VOCAB_WORDS)]);
         }
         break;
     default: { /* bytes of any value */
@@ -1216,10 +1233,11 @@ int main(int argc, char **argv)
     const unsigned long long seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1ull;
     crc_init();
     tables_init();
+    vocab_init();
     for (size_t k = 0; k < TFC_VOCAB_WORDS; ++k) {
-        vocab_lengths[k] = strlen(tfc_vocab_words[k]);
-        vocab_max_id = tfc_vocab_ids[k] > vocab_max_id ? tfc_vocab_ids[k] : vocab_max_id;
-        CHECK(k == 0 || strcmp(tfc_vocab_words[k - 1], tfc_vocab_words[k]) < 0, "the vocabulary is not sorted");
+        vocab_lengths[k] = strlen(vocab_words[k]);
+        vocab_max_id = vocab_ids[k] > vocab_max_id ? vocab_ids[k] : vocab_max_id;
+        CHECK(k == 0 || strcmp(vocab_words[k - 1], vocab_words[k]) < 0, "the vocabulary is not sorted");
     }
     if (vocab_max_id < TFC_OOV_ID) {
         vocab_max_id = TFC_OOV_ID;
@@ -1276,9 +1294,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ready) {
         crc_init();
         tables_init();
+        vocab_init();
         for (size_t k = 0; k < TFC_VOCAB_WORDS; ++k) {
-            vocab_lengths[k] = strlen(tfc_vocab_words[k]);
-            vocab_max_id = tfc_vocab_ids[k] > vocab_max_id ? tfc_vocab_ids[k] : vocab_max_id;
+            vocab_lengths[k] = strlen(vocab_words[k]);
+            vocab_max_id = vocab_ids[k] > vocab_max_id ? vocab_ids[k] : vocab_max_id;
         }
         if (vocab_max_id < TFC_OOV_ID) {
             vocab_max_id = TFC_OOV_ID;
