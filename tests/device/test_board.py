@@ -145,3 +145,13 @@ def test_compiler_and_qemu_errors_reach_the_user(dkp_bundle, firmware, tmp_path)
     info = dict(firmware.info, device_profile=str(bad_machine))
     with pytest.raises(TfcompressError, match="(?s)QEMU exited .*unsupported machine type.*no-such-machine"):
         DeviceRunner.start(Firmware(firmware.directory, info))
+
+
+def test_cli_flash_starts_the_emulated_board_and_devices_lists_it(firmware):
+    from tfcompress.cli import main
+
+    result = CliRunner().invoke(main, ["flash", str(firmware.directory), "--seconds", "1"])
+    assert result.exit_code == 0, result.output
+    assert "fits qemu-mps2-an386" in result.output and "is running" in result.output and "socket://" in result.output
+    result = CliRunner().invoke(main, ["devices"])
+    assert result.exit_code == 0 and "qemu-mps2-an386" in result.output and "cortex-m55" in result.output
