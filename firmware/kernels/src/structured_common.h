@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "dsp_common.h"
 #include "tfc_kernels.h"
 
 /* Every multiplier shifts by at most 31 either way (tfc_requantize's shifts are then defined). */
@@ -29,6 +30,11 @@ int tfc_structured_sparse_sums(const tfc_structured_matrix *m, const int8_t *x, 
 /* sum_i (x[i] + offset) w[i], wrapping. */
 static inline uint32_t tfc_dot_s8(const int8_t *x, int32_t offset, const int8_t *w, int32_t n)
 {
+#if TFC_DSP_PATH
+    if (offset >= -TFC_DSP_MAX_OFFSET && offset <= TFC_DSP_MAX_OFFSET) {
+        return tfc_dsp_dot_s8(x, offset, w, n);
+    }
+#endif
     uint32_t acc = 0u;
     for (int32_t i = 0; i < n; ++i) {
         acc += (uint32_t)(((int32_t)x[i] + offset) * (int32_t)w[i]);
@@ -39,6 +45,9 @@ static inline uint32_t tfc_dot_s8(const int8_t *x, int32_t offset, const int8_t 
 /* sum_k t[k] w[k], wrapping. */
 static inline uint32_t tfc_dot_s16_s8(const int16_t *t, const int8_t *w, int32_t n)
 {
+#if TFC_DSP_PATH
+    return tfc_dsp_dot_s16_s8(t, w, n);
+#endif
     uint32_t acc = 0u;
     for (int32_t k = 0; k < n; ++k) {
         acc += (uint32_t)((int32_t)t[k] * (int32_t)w[k]);
@@ -61,9 +70,9 @@ static inline int64_t tfc_structured_kp_column(const tfc_structured_matrix *m, c
 {
     const uint32_t kron = addend + tfc_dot_s16_s8(t + (size_t)q * (size_t)m->a_in,
                                                   m->a + (size_t)p * (size_t)m->a_in, rows_used);
-    int64_t total = tfc_requantize((int32_t)kron, m->part1[c]);
+    int64_t total = tfc_requantize_fast((int32_t)kron, m->part1[c]);
     if (m->kind == TFC_MATRIX_DKP) {
-        total += tfc_requantize((int32_t)sparse[c], m->sparse);
+        total += tfc_requantize_fast((int32_t)sparse[c], m->sparse);
     }
     return total;
 }
@@ -75,15 +84,16 @@ static inline int64_t tfc_structured_column(const tfc_structured_matrix *m, cons
 {
     switch (m->kind) {
     case TFC_MATRIX_DENSE:
-        return tfc_requantize(
+        return tfc_requantize_fast(
             (int32_t)(addend + tfc_dot_s8(x, offset, m->w + (size_t)c * (size_t)m->rows, m->rows)), m->part1[c]);
     case TFC_MATRIX_LMF:
-        return tfc_requantize(
+        return tfc_requantize_fast(
             (int32_t)(addend + tfc_dot_s16_s8(t, m->v + (size_t)c * (size_t)m->rank, m->rank)), m->part1[c]);
     case TFC_MATRIX_HMF: {
         const uint32_t head = addend + tfc_dot_s8(x, offset, m->h + (size_t)c * (size_t)m->rank, m->rank);
         const uint32_t low_rank = tfc_dot_s16_s8(t, m->v + (size_t)c * (size_t)m->rank, m->rank);
-        return (int64_t)tfc_requantize((int32_t)head, m->part1[c]) + tfc_requantize((int32_t)low_rank, m->part2[c]);
+        return (int64_t)tfc_requantize_fast((int32_t)head, m->part1[c]) +
+               tfc_requantize_fast((int32_t)low_rank, m->part2[c]);
     }
     case TFC_MATRIX_KP:
     case TFC_MATRIX_DKP:

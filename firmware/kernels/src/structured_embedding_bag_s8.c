@@ -1,8 +1,9 @@
 /* Fused structured embedding bags: TFC_{LMF,HMF,KP,DKP,SPARSE}_EMBEDDING_BAG, the table never formed.
  * Every id is checked before any row is read; sums are uint32 so that they wrap as TFLM's int32
- * sums; the parts are added in int64. */
+ * sums; the parts are added in int64. With TFC_USE_DSP the requantisation is dsp_common.h's, inlined. */
 #include <stddef.h>
 
+#include "dsp_common.h"
 #include "sparse_common.h"
 #include "tfc_kernels.h"
 
@@ -84,7 +85,8 @@ tfc_status tfc_lmf_embedding_bag_s8(const tfc_structured_bag_params *params, con
     }
     for (int32_t d = 0; d < dims->depth; ++d) {
         const uint32_t acc = dot_u32_s8(u_sum, v + (size_t)d * (size_t)rank, rank);
-        output[d] = clamp_s8((int64_t)params->output_zero_point + tfc_requantize((int32_t)acc, quant->low_rank[d]));
+        output[d] = clamp_s8((int64_t)params->output_zero_point +
+                             tfc_requantize_fast((int32_t)acc, quant->low_rank[d]));
     }
     return TFC_OK;
 }
@@ -122,8 +124,9 @@ tfc_status tfc_hmf_embedding_bag_s8(const tfc_structured_bag_params *params, con
     }
     for (int32_t d = 0; d < depth; ++d) {
         const uint32_t low_rank = dot_u32_s8(u_sum, v + (size_t)d * (size_t)rank, rank);
-        output[d] = clamp_s8((int64_t)params->output_zero_point + tfc_requantize((int32_t)head[d], quant->head[d]) +
-                             tfc_requantize((int32_t)low_rank, quant->low_rank[d]));
+        output[d] = clamp_s8((int64_t)params->output_zero_point +
+                             tfc_requantize_fast((int32_t)head[d], quant->head[d]) +
+                             tfc_requantize_fast((int32_t)low_rank, quant->low_rank[d]));
     }
     return TFC_OK;
 }
@@ -170,9 +173,9 @@ static tfc_status kp_embedding_bag(const tfc_structured_bag_params *params, cons
         }
     }
     for (int32_t d = 0; d < depth; ++d) {
-        int64_t total = (int64_t)params->output_zero_point + tfc_requantize((int32_t)kron[d], quant->kron[d]);
+        int64_t total = (int64_t)params->output_zero_point + tfc_requantize_fast((int32_t)kron[d], quant->kron[d]);
         if (s != NULL) {
-            total += tfc_requantize((int32_t)sparse[d], quant->sparse);
+            total += tfc_requantize_fast((int32_t)sparse[d], quant->sparse);
         }
         output[d] = clamp_s8(total);
     }
@@ -236,7 +239,7 @@ tfc_status tfc_sparse_embedding_bag_s8(const tfc_structured_bag_params *params, 
         }
     }
     for (int32_t d = 0; d < dims->depth; ++d) {
-        output[d] = clamp_s8((int64_t)params->output_zero_point + tfc_requantize((int32_t)sum[d], multiplier));
+        output[d] = clamp_s8((int64_t)params->output_zero_point + tfc_requantize_fast((int32_t)sum[d], multiplier));
     }
     return TFC_OK;
 }

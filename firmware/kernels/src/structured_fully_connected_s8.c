@@ -20,6 +20,87 @@ static int params_valid(const tfc_fc_params *params)
            params->activation.min <= params->activation.max && params->activation.max <= INT8_MAX;
 }
 
+#if TFC_DSP_PATH
+/* clamp(offset + part1 + part2): the int64 sum of the portable loop as saturating int32 additions (QADD),
+ * the same after the clamp (into int8) for |offset| <= 2^30: when part1 + part2 saturates, the exact sum
+ * is at least 2^30 from 0 on the same side, and so is the saturated one plus the offset. */
+static int8_t output_dsp(int32_t offset, int32_t part1, int32_t part2, tfc_activation range)
+{
+    const int32_t y = __qadd(__qadd(part1, part2), offset);
+    return (int8_t)(y < range.min ? range.min : y > range.max ? range.max : y);
+}
+
+/* The columns of one input row, four at a time on split vectors (dsp_common.h): KP and DKP one
+ * group of columns c = p b_out + q per q (the rows of a times t's q-th part), LMF and HMF every column
+ * (rows of v times t, of h times the head of x). 0 when a vector is longer than TFC_DSP_CHUNK or the
+ * output offset past +-2^30 (output_dsp): then the caller takes the one-column loops. */
+static int columns_dsp(const tfc_fc_params *params, const tfc_structured_matrix *m, const int8_t *x,
+                       const int16_t *t, const uint32_t *sparse, const int32_t *bias, int8_t *out)
+{
+    int16x2_t te[TFC_DSP_CHUNK / 2], xe[TFC_DSP_CHUNK / 2];
+    const tfc_activation range = params->activation;
+    if (params->output_offset < -(INT32_C(1) << 30) || params->output_offset > (INT32_C(1) << 30)) {
+        return 0;
+    }
+    if (m->kind == TFC_MATRIX_KP || m->kind == TFC_MATRIX_DKP) {
+        const int32_t rows_used = tfc_structured_kp_rows_used(m);
+        if (rows_used > TFC_DSP_CHUNK) {
+            return 0;
+        }
+        for (int32_t q = 0; q < m->b_out && q < m->cols; ++q) {
+            const int16_t *tq = t + (size_t)q * (size_t)m->a_in;
+            const int32_t count = (m->cols - q + m->b_out - 1) / m->b_out; /* p with p b_out + q < cols */
+            tfc_dsp_expand_s16(tq, rows_used / 4, te);
+            for (int32_t p = 0; p < count; p += 4) {
+                const int32_t rows = count - p < 4 ? count - p : 4;
+                int32_t acc[4] = {0, 0, 0, 0};
+                for (int32_t r = 0; bias != NULL && r < rows; ++r) {
+                    acc[r] = bias[(p + r) * m->b_out + q];
+                }
+                tfc_dsp_dot_rows_s16(te, tq, rows_used, m->a + (size_t)p * (size_t)m->a_in, (size_t)m->a_in, rows,
+                                     acc);
+                for (int32_t r = 0; r < rows; ++r) {
+                    const int32_t c = (p + r) * m->b_out + q;
+                    const int32_t s = m->kind == TFC_MATRIX_DKP ? tfc_dsp_requantize((int32_t)sparse[c], m->sparse)
+                                                                : 0;
+                    out[c] = output_dsp(params->output_offset, tfc_dsp_requantize(acc[r], m->part1[c]), s, range);
+                }
+            }
+        }
+        return 1;
+    }
+    if (m->rank > TFC_DSP_CHUNK) {
+        return 0;
+    }
+    tfc_dsp_expand_s16(t, m->rank / 4, te);
+    if (m->kind == TFC_MATRIX_HMF) {
+        tfc_dsp_expand_s8(x, params->input_offset, m->rank / 4, xe);
+    }
+    for (int32_t c = 0; c < m->cols; c += 4) {
+        const int32_t rows = m->cols - c < 4 ? m->cols - c : 4;
+        const size_t first = (size_t)c * (size_t)m->rank;
+        int32_t acc[4] = {0, 0, 0, 0}, low_rank[4] = {0, 0, 0, 0};
+        for (int32_t r = 0; bias != NULL && r < rows; ++r) {
+            acc[r] = bias[c + r];
+        }
+        if (m->kind == TFC_MATRIX_HMF) {
+            tfc_dsp_dot_rows_s8(xe, x, params->input_offset, m->rank, m->h + first, (size_t)m->rank, rows, acc);
+            tfc_dsp_dot_rows_s16(te, t, m->rank, m->v + first, (size_t)m->rank, rows, low_rank);
+            for (int32_t r = 0; r < rows; ++r) {
+                out[c + r] = output_dsp(params->output_offset, tfc_dsp_requantize(acc[r], m->part1[c + r]),
+                                        tfc_dsp_requantize(low_rank[r], m->part2[c + r]), range);
+            }
+        } else {
+            tfc_dsp_dot_rows_s16(te, t, m->rank, m->v + first, (size_t)m->rank, rows, acc);
+            for (int32_t r = 0; r < rows; ++r) {
+                out[c + r] = output_dsp(params->output_offset, tfc_dsp_requantize(acc[r], m->part1[c + r]), 0, range);
+            }
+        }
+    }
+    return 1;
+}
+#endif
+
 /* W's product over the batches; `sparse` (DKP: output_depth) and `t` the caller's scratch. */
 static tfc_status structured_fully_connected(const tfc_fc_params *params, const tfc_structured_matrix *m,
                                              int32_t batches, const int8_t *input, const int32_t *bias,
@@ -36,6 +117,11 @@ static tfc_status structured_fully_connected(const tfc_fc_params *params, const 
         if (m->kind == TFC_MATRIX_DKP && !tfc_structured_sparse_sums(m, x, params->input_offset, sparse)) {
             return TFC_ARG_ERROR;
         }
+#if TFC_DSP_PATH
+        if (columns_dsp(params, m, x, t, sparse, bias, out)) {
+            continue;
+        }
+#endif
         if (m->kind == TFC_MATRIX_KP || m->kind == TFC_MATRIX_DKP) { /* c = p * b_out + q, in order */
             const int32_t rows_used = tfc_structured_kp_rows_used(m);
             for (int32_t c = 0, p = 0; c < m->cols; ++p) {
