@@ -81,6 +81,15 @@ static inline void tfc_dsp_read_s8x4(const int8_t *p, int16x2_t *even, int16x2_t
 }
 
 /* The offset in both int16 lanes; |offset| <= TFC_DSP_MAX_OFFSET. */
+/* Adds the four 16-bit lane sums (even, odd) = (x0, x2), (x1, x3) to sum[0..3], widened (wrapping uint32). */
+static inline void tfc_dsp_add_lanes(int16x2_t even, int16x2_t odd, uint32_t sum[4])
+{
+    sum[0] += (uint32_t)(int32_t)(int16_t)(uint32_t)even;
+    sum[1] += (uint32_t)(int32_t)(int16_t)(uint32_t)odd;
+    sum[2] += (uint32_t)((int32_t)even >> 16);
+    sum[3] += (uint32_t)((int32_t)odd >> 16);
+}
+
 static inline int16x2_t tfc_dsp_offset_pair(int32_t offset)
 {
     return (int16x2_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));

@@ -32,10 +32,7 @@ static void sum_four(const tfc_embedding_bag_dims *dims, const int32_t *ids, int
                 odd = tfc_dsp_sxtab16_ror8(odd, w);
             }
         }
-        sum[0] += (uint32_t)(int32_t)(int16_t)(uint32_t)even;
-        sum[1] += (uint32_t)(int32_t)(int16_t)(uint32_t)odd;
-        sum[2] += (uint32_t)((int32_t)even >> 16);
-        sum[3] += (uint32_t)((int32_t)odd >> 16);
+        tfc_dsp_add_lanes(even, odd, sum);
     }
 }
 
