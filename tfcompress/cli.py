@@ -579,7 +579,8 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
         labels, tflite = tuple(fileio.read_json(artifact / "labels.json")), (artifact / "model.tflite").read_bytes()
         runner = HostRunner(tflite, WordTokenizer.load(artifact / "tokenizer.json"), interpreter)
     with runner:
-        dataset = load_dataset(dataset_spec or manifest["source"]["dataset"], data_dir)
+        source = manifest["source"]
+        dataset = load_dataset(dataset_spec or source.get("dataset_spec") or source["dataset"], data_dir)
         data = dataset_split(dataset, split)
         texts, y_true = list(data.texts), dataset.label_ids(data, labels)
         if limit:
