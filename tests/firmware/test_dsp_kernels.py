@@ -212,8 +212,12 @@ def fc_raw_case(x, w, bias, input_offset, output_offset=0, activation=(-128, 127
 
 
 def _fc_dsp_cases(rng):
-    int8 = lambda shape: rng.integers(-128, 128, shape, dtype=np.int8)
-    full = lambda shape, v: np.full(shape, v, np.int8)
+    def int8(shape):
+        return rng.integers(-128, 128, shape, dtype=np.int8)
+
+    def full(shape, v):
+        return np.full(shape, v, np.int8)
+
     cases = []
     # every depth 1 .. 13 (tails of 0 .. 3 past the quads) with 1 .. 9 channels (groups of 4 and 1 .. 3 left)
     for depth in range(1, 14):
@@ -382,6 +386,6 @@ def test_the_dsp_switch_needs_the_dsp_extension(tmp_path):
     assert result.returncode != 0 and "TFC_USE_DSP" in result.stderr, result.stderr
     result = subprocess.run([gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-mcpu=cortex-m3", "-mthumb",
                              "-fsyntax-only", "-I", str(KERNELS / "include"),
-                             str(KERNELS / "src" / "fully_connected_s8.c")], check=False, capture_output=True, text=True,
-                            timeout=60)
+                             str(KERNELS / "src" / "fully_connected_s8.c")],
+                            check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr  # TFC_USE_DSP undefined: the portable path
