@@ -424,11 +424,9 @@ def inspect(tflite_path, tensors):
 
 def _device_runner(firmware_dir: Path, port: str | None):
     from tfcompress.device.build import Firmware
-    from tfcompress.device.elf import memory_use
     from tfcompress.device.runner import DeviceRunner
 
     firmware = Firmware.load(firmware_dir)
-    memory_use(firmware.elf, firmware.profile)  # refuses a firmware that does not fit its board
     return firmware, DeviceRunner.start(firmware, port)
 
 
@@ -471,17 +469,16 @@ def flash(firmware_dir, seconds):
     import time
 
     from tfcompress.device.build import Firmware
-    from tfcompress.device.elf import memory_use
     from tfcompress.device.qemu import QemuBoard
 
     firmware = Firmware.load(firmware_dir)
     profile = firmware.profile
-    use = memory_use(firmware.elf, profile)
-    click.echo(f"{firmware.elf}: flash {use.flash:,} of {profile.flash.bytes:,} bytes, RAM {use.ram:,} of "
-               f"{profile.ram.bytes:,} bytes: fits {profile.name}")
     if not profile.emulated:
         raise TfcompressError(f"{profile.name} is a real board: flashing real boards is not supported yet")
     with QemuBoard(profile, firmware.elf) as board:
+        use = board.memory
+        click.echo(f"{firmware.elf}: flash {use.flash:,} of {profile.flash.bytes:,} bytes, RAM {use.ram:,} of "
+                   f"{profile.ram.bytes:,} bytes: fits {profile.name}")
         link = board.connect()
         banner = link.handshake()
         link.close()

@@ -52,16 +52,14 @@ class Runner(ABC):
 
     def run(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> RunResults:
         started = time.monotonic()
-        results = [self._counted(self.infer(text), progress) for text in texts]
+        results = []
+        for text in texts:
+            results.append(self.infer(text))
+            if progress is not None:
+                progress(1)
         scores = np.stack([r.scores for r in results]) if results else np.zeros((0, 0), np.int8)
         return RunResults(scores, [r.count for r in results], [r.layers for r in results],
                           time.monotonic() - started)
-
-    @staticmethod
-    def _counted(result: Inference, progress) -> Inference:
-        if progress is not None:
-            progress(1)
-        return result
 
     def close(self) -> None:
         pass

@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 
 from tests.firmware.test_kernels import (
-    OP_CODES,
     RELU,
     _bag_edge_cases,
     _fc_edge_cases,
     _random_structured_bag,
     _random_structured_fc,
     embedding_bag_case,
+    encode_cases,
     fc_case,
     mean_case,
 )
@@ -132,17 +132,9 @@ def boards(tmp_path_factory):
 
 
 def _stream(cases) -> bytes:
-    """tests/firmware/test_kernels.py's run_cases encoding, 0-terminated, behind its byte count."""
-    stream = bytearray()
-    for op, params, buffers, out_length in cases:
-        stream += struct.pack(f"<ii{len(params)}i", OP_CODES[op], len(params), *params)
-        stream += struct.pack("<i", len(buffers))
-        for buf in buffers:
-            raw = b"" if buf is None else np.ascontiguousarray(buf).tobytes()
-            stream += struct.pack("<i", len(raw)) + raw
-        stream += struct.pack("<i", out_length)
-    stream += struct.pack("<i", 0)
-    return struct.pack("<I", len(stream)) + bytes(stream)
+    """test_kernels.py's driver input behind its byte count (the board reads it from one buffer)."""
+    stream = encode_cases(cases)
+    return struct.pack("<I", len(stream)) + stream
 
 
 def run_on_board(elf: Path, qemu: str, cases, tmp: Path) -> tuple[list[tuple[int, np.ndarray]], list[int]]:

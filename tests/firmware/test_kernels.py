@@ -40,8 +40,8 @@ def driver(tmp_path_factory):
     return binary
 
 
-def run_cases(driver: Path, cases) -> list[tuple[int, np.ndarray]]:
-    """cases: (op, int32 params, buffers as arrays or None, output length); answers (status, int8 output)."""
+def encode_cases(cases) -> bytes:
+    """The driver's input: per case (op, int32 params, buffers as arrays or None, output length), 0-terminated."""
     stream = bytearray()
     for op, params, buffers, out_length in cases:
         stream += struct.pack(f"<ii{len(params)}i", OP_CODES[op], len(params), *params)
@@ -50,8 +50,12 @@ def run_cases(driver: Path, cases) -> list[tuple[int, np.ndarray]]:
             raw = b"" if buf is None else np.ascontiguousarray(buf).tobytes()
             stream += struct.pack("<i", len(raw)) + raw
         stream += struct.pack("<i", out_length)
-    stream += struct.pack("<i", 0)
-    result = subprocess.run([str(driver)], input=bytes(stream), capture_output=True, timeout=300)
+    return bytes(stream + struct.pack("<i", 0))
+
+
+def run_cases(driver: Path, cases) -> list[tuple[int, np.ndarray]]:
+    """cases: (op, int32 params, buffers as arrays or None, output length); answers (status, int8 output)."""
+    result = subprocess.run([str(driver)], input=encode_cases(cases), capture_output=True, timeout=300)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     answers, offset = [], 0
     for _, _, _, out_length in cases:

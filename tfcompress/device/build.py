@@ -14,6 +14,7 @@ are then checked against the board (tfcompress.device.elf).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -131,8 +132,6 @@ def _read_bundle(bundle: Path) -> tuple[dict, bytes]:
         if not (bundle / name).is_file():
             raise ModelFileError(bundle / name, "missing: convert the model again")
     model = (bundle / "model.tflite").read_bytes()
-    import hashlib
-
     digest = hashlib.sha256(model).hexdigest()
     if digest != manifest["model"]["sha256"]:
         raise ModelFileError(bundle / "model.tflite", f"SHA-256 {digest} differs from the manifest's "

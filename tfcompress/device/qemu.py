@@ -19,6 +19,7 @@ import time
 import weakref
 from pathlib import Path
 
+from tfcompress.device.elf import MemoryUse, memory_use
 from tfcompress.device.link import DeviceError, DeviceLink
 from tfcompress.device.profiles import DeviceProfile
 from tfcompress.errors import TfcompressError
@@ -58,6 +59,7 @@ class QemuBoard:
             raise TfcompressError(f"{QEMU} is not installed: run ./setup.sh, or apt-get install qemu-system-arm")
         self.profile, self.elf, self.start_timeout = profile, Path(elf), start_timeout
         self.process: subprocess.Popen | None = None
+        self.memory: MemoryUse | None = None
         self.port = 0
         self._stderr: list[bytes] = []
 
@@ -66,6 +68,8 @@ class QemuBoard:
         return f"socket://127.0.0.1:{self.port}"
 
     def start(self) -> "QemuBoard":
+        """Loads the firmware, refused (FitError, with the numbers) when its sections do not fit the board."""
+        self.memory = memory_use(self.elf, self.profile)
         self.port = _free_port()
         command = qemu_command(self.profile, self.elf, self.port)
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

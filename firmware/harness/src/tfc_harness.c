@@ -1,6 +1,8 @@
 /* The harness core (docs/protocol.md): one request at a time, answered before the next is read. */
 #include "tfc_harness.h"
 
+#include <string.h>
+
 #include "labels_data.h"
 #include "tfc_backend.h"
 #include "tfc_build_info.h"
@@ -41,6 +43,14 @@ static void put_number(const char *key, uint64_t value)
     tfc_frame_put_u64(&reply, value);
 }
 
+/* The comma before every item of a list but its first. */
+static void put_separator(int32_t item)
+{
+    if (item > 0) {
+        tfc_frame_put(&reply, ",");
+    }
+}
+
 static void put_text(const char *key, const char *value)
 {
     tfc_frame_put_field(&reply, key);
@@ -79,9 +89,7 @@ static void send_tokens(uint32_t id)
     put_number("words", words);
     tfc_frame_put_field(&reply, "ids");
     for (int32_t k = 0; k < TFC_MAX_LENGTH; ++k) {
-        if (k > 0) {
-            tfc_frame_put(&reply, ",");
-        }
+        put_separator(k);
         tfc_frame_put_i32(&reply, ids[k]);
     }
     send_reply();
@@ -119,27 +127,18 @@ static void send_result(uint32_t id)
     tfc_frame_begin(&reply, "OUT", id);
     put_number("intent", (uint64_t)best);
     tfc_frame_put_field(&reply, "label");
-    const char *label = tfc_labels[best];
-    size_t label_length = 0;
-    while (label[label_length] != '\0') {
-        ++label_length;
-    }
-    tfc_frame_put_escaped(&reply, (const uint8_t *)label, label_length);
+    tfc_frame_put_escaped(&reply, (const uint8_t *)tfc_labels[best], strlen(tfc_labels[best]));
     put_number("count", counted(ticks));
     tfc_frame_put_field(&reply, "scores");
     for (int32_t k = 0; k < TFC_NUM_LABELS; ++k) {
-        if (k > 0) {
-            tfc_frame_put(&reply, ",");
-        }
+        put_separator(k);
         tfc_frame_put_i32(&reply, scores[k]);
     }
     const int32_t layers = tfc_backend_layer_count();
     if (layers > 0) {
         tfc_frame_put_field(&reply, "layers");
         for (int32_t k = 0; k < layers; ++k) {
-            if (k > 0) {
-                tfc_frame_put(&reply, ",");
-            }
+            put_separator(k);
             tfc_frame_put_u64(&reply, counted(tfc_backend_layer_ticks(k)));
         }
     }
@@ -155,9 +154,7 @@ static void send_stats(uint32_t id)
     put_number("arena", tfc_backend_arena_bytes());
     tfc_frame_put_field(&reply, "layer_names");
     for (int32_t k = 0; k < tfc_backend_layer_count(); ++k) {
-        if (k > 0) {
-            tfc_frame_put(&reply, ",");
-        }
+        put_separator(k);
         tfc_frame_put(&reply, tfc_backend_layer_name(k));
     }
     send_reply();
