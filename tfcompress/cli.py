@@ -449,13 +449,26 @@ def devices():
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Firmware folder to write.")
 @click.option("--dsp/--portable", default=None,
               help="The kernels' DSP-extension path (SMLAD) or the portable C. [default: DSP where the core has it]")
+@click.option("--backend", type=click.Choice(["c", "tflm"]), default="c", show_default=True,
+              help="c: the model compiled to C over tfcompress's kernels; tflm: TFLM's MicroInterpreter on the "
+                   ".tflite, with a TFLM library you built (docs/tflm.md).")
+@click.option("--tflm-dir", type=click.Path(path_type=Path), default=None,
+              help="TFLM source tree whose Makefile built --tflm-lib. [default: $TFLM_DIR]")
+@click.option("--tflm-lib", type=click.Path(path_type=Path), default=None,
+              help="libtensorflow-microlite.a built for the board's core. [default: $TFLM_LIB]")
+@click.option("--arena-bytes", type=click.IntRange(min=16), default=None,
+              help="TFLM's tensor arena. [default: estimated from the model; the banner reports what TFLM used]")
 @force_option
 @_user_errors
-def build(bundle_dir, device, out_dir, dsp, force):
+def build(bundle_dir, device, out_dir, dsp, backend, tflm_dir, tflm_lib, arena_bytes, force):
     """Build a converted model (`tfcompress convert` output) into firmware for a board, with a size report."""
-    from tfcompress.device.build import build_firmware, format_build
+    from tfcompress.device.build import TflmLibrary, build_firmware, format_build
 
-    firmware = build_firmware(bundle_dir, device, out_dir, dsp=dsp, force=force)
+    if backend == "c" and (tflm_dir or tflm_lib or arena_bytes):
+        raise click.UsageError("--tflm-dir, --tflm-lib and --arena-bytes go with --backend tflm")
+    tflm = TflmLibrary.find(tflm_dir, tflm_lib) if backend == "tflm" else None
+    firmware = build_firmware(bundle_dir, device, out_dir, dsp=dsp, backend=backend, force=force, tflm=tflm,
+                              arena_bytes=arena_bytes)
     click.echo(format_build(firmware))
 
 

@@ -33,16 +33,50 @@ from tfcompress.outputs import OutputKind
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 BUILD_FILE = "build.json"
 BUNDLE_COPIES = ("manifest.json", "labels.json", "tokenizer.json", "model.tflite")
-GENERATED_FROM_BUNDLE = ("tokenizer_data.h", "tokenizer_data.c", "labels_data.h", "labels_data.c")
+GENERATED_FROM_BUNDLE = ("tokenizer_data.h", "tokenizer_data.c", "labels_data.h", "labels_data.c", "model_data.h",
+                         "model_data.c")
 FIRMWARE_OUTPUT = OutputKind("firmware build", "tfcompress-firmware", BUILD_FILE,
                              frozenset({"firmware.elf", "firmware.map", BUILD_FILE, "generated", *BUNDLE_COPIES}))
-BACKENDS = ("c",)
-TOOLS = {"cortex_m": {"cmake": "cmake", "compiler": "arm-none-eabi-gcc",
-                      "packages": "cmake gcc-arm-none-eabi libnewlib-arm-none-eabi"}}
+BACKENDS = ("c", "tflm")
+TOOLS = {"cortex_m": {"cmake": "cmake", "compiler": "arm-none-eabi-gcc", "toolchain": "arm-none-eabi.cmake",
+                      "packages": "cmake gcc-arm-none-eabi libnewlib-arm-none-eabi"},
+         "riscv": {"cmake": "cmake", "compiler": "riscv64-unknown-elf-gcc", "toolchain": "riscv64-unknown-elf.cmake",
+                   "packages": "cmake gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf"}}
 
 
 class ToolMissing(TfcompressError):
     pass
+
+
+TFLM_HELP = ("the TFLM backend links a TFLM library you build with TFLM's own Makefile for the board's core: "
+             "see docs/tflm.md, then pass --tflm-dir TREE --tflm-lib LIB (or set TFLM_DIR and TFLM_LIB)")
+
+
+@dataclass(frozen=True)
+class TflmLibrary:
+    """A user-built TFLM: its source tree (headers, the Makefile's downloads/) and static library."""
+
+    directory: Path
+    library: Path
+
+    @classmethod
+    def find(cls, directory: str | Path | None = None, library: str | Path | None = None) -> "TflmLibrary":
+        """From the arguments, else $TFLM_DIR / $TFLM_LIB; ToolMissing naming what is absent and how to get it."""
+        directory = directory or os.environ.get("TFLM_DIR")
+        library = library or os.environ.get("TFLM_LIB")
+        if not directory or not library:
+            missing = [name for name, value in (("TFLM_DIR", directory), ("TFLM_LIB", library)) if not value]
+            raise ToolMissing(f"{' and '.join(missing)} not set: {TFLM_HELP}")
+        directory, library = Path(directory).expanduser(), Path(library).expanduser()
+        downloads = directory / "tensorflow/lite/micro/tools/make/downloads"
+        needed = [(directory / "tensorflow/lite/micro/micro_interpreter.h", "not a TFLM tree"),
+                  (downloads / "flatbuffers/include", "its Makefile has not run (no downloads/flatbuffers)"),
+                  (downloads / "gemmlowp", "its Makefile has not run (no downloads/gemmlowp)"),
+                  (library, "no such library")]
+        for path, why in needed:
+            if not path.exists():
+                raise ToolMissing(f"{path}: {why}; {TFLM_HELP}")
+        return cls(directory.resolve(), library.resolve())
 
 
 @dataclass(frozen=True)
@@ -104,7 +138,7 @@ def check_tools(profile: DeviceProfile) -> dict[str, str]:
     if missing:
         raise ToolMissing(f"building for {profile.name} needs {', '.join(missing)}: run ./setup.sh, or "
                           f"apt-get install {tools['packages']}")
-    return found
+    return {**found, "toolchain": tools["toolchain"]}
 
 
 def build_info_header(profile: DeviceProfile, model_sha256: str) -> str:
@@ -157,9 +191,11 @@ def _run(command: list[str], what: str, cwd: Path, log: Callable[[str], None] | 
 
 
 def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp: bool | None = None,
-                   backend: str = "c", force: bool = False, log: Callable[[str], None] | None = None) -> Firmware:
+                   backend: str = "c", force: bool = False, log: Callable[[str], None] | None = None,
+                   tflm: TflmLibrary | None = None, arena_bytes: int | None = None) -> Firmware:
     """Builds `bundle`'s model into firmware for `device` in the folder `out` (replacing only an earlier
-    build); `dsp` None: the kernels' DSP path where the core has the extension."""
+    build); `dsp` None: the kernels' DSP path where the core has the extension. `backend` "tflm" links
+    `tflm` (default: TflmLibrary.find()) with an arena of `arena_bytes` (default: estimated)."""
     bundle = Path(bundle)
     profile = load_profile(device)
     if backend not in BACKENDS:
@@ -171,16 +207,26 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
 
     check_output(out, FIRMWARE_OUTPUT, (bundle,), force)
     tools = check_tools(profile)
+    if backend == "tflm" and tflm is None:
+        tflm = TflmLibrary.find()
     manifest, model = _read_bundle(bundle)
     from converters.generated_c import generate_c
 
     generated_model = generate_c(model)
+    tflm_model = None
+    if backend == "tflm":
+        from converters.tflm_model import generate_tflm
+
+        tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory, arena_bytes)
     with fileio.staged_directory(out, FIRMWARE_OUTPUT, force, (bundle,)) as staging, \
             tempfile.TemporaryDirectory(prefix="tfc-build-") as tree:
         generated = staging / "generated"
         generated.mkdir()
         (generated / "tfc_model.c").write_text(generated_model.source)
         (generated / "tfc_model.h").write_text(generated_model.header)
+        if tflm_model is not None:
+            (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
+            (generated / "tfc_tflm_model.cc").write_text(tflm_model.source)
         (generated / "tfc_build_info.h").write_text(build_info_header(profile, manifest["model"]["sha256"]))
         for name in GENERATED_FROM_BUNDLE:
             shutil.copyfile(bundle / name, generated / name)
@@ -188,13 +234,15 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
             shutil.copyfile(bundle / name, staging / name)
         port_dir = FIRMWARE_DIR / "ports" / profile.port
         configure = [tools["cmake"], "-S", str(FIRMWARE_DIR), "-B", tree, "-G", "Unix Makefiles",
-                     f"-DCMAKE_TOOLCHAIN_FILE={port_dir / 'arm-none-eabi.cmake'}", "-DCMAKE_BUILD_TYPE=Release",
+                     f"-DCMAKE_TOOLCHAIN_FILE={port_dir / tools['toolchain']}", "-DCMAKE_BUILD_TYPE=Release",
                      f"-DTFC_PORT={profile.port}", f"-DTFC_GENERATED_DIR={generated}",
                      f"-DTFC_USE_DSP={'ON' if use_dsp else 'OFF'}", f"-DTFC_CPU_FLAGS={';'.join(profile.cpu_flags)}",
                      f"-DTFC_UART_DRIVER={profile.uart['driver']}", f"-DTFC_COUNTER={profile.counter_kind}",
                      f"-DTFC_FLASH_ORIGIN=0x{profile.flash.origin:08x}", f"-DTFC_FLASH_BYTES={profile.flash.bytes}",
                      f"-DTFC_RAM_ORIGIN=0x{profile.ram.origin:08x}", f"-DTFC_RAM_BYTES={profile.ram.bytes}",
-                     f"-DTFC_STACK_BYTES={profile.stack_bytes}"]
+                     f"-DTFC_STACK_BYTES={profile.stack_bytes}", f"-DTFC_BACKEND={backend}"]
+        if tflm is not None:
+            configure += [f"-DTFLM_DIR={tflm.directory}", f"-DTFLM_LIB={tflm.library}"]
         _run(configure, "configuring the firmware build (cmake)", staging, log)
         _run([tools["cmake"], "--build", tree, "--parallel", str(os.cpu_count() or 1)], "building the firmware",
              staging, log)
@@ -204,7 +252,8 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
         parts = flash_by_part(staging / "firmware.map")
         info = {"format": FIRMWARE_OUTPUT.format, "device": profile.name, "device_profile": str(profile.path),
                 "backend": backend, "dsp": use_dsp, "model_sha256": manifest["model"]["sha256"],
-                "model_bytes": len(model), "arena_bytes": generated_model.arena_bytes,
+                "model_bytes": len(model),
+                "arena_bytes": tflm_model.arena_bytes if tflm_model else generated_model.arena_bytes,
                 "bundle": str(bundle.resolve()), **use.as_dict(), "flash_parts": parts,
                 "flash_capacity": profile.flash.bytes, "ram_capacity": profile.ram.bytes}
         fileio.write_json(staging / BUILD_FILE, info)

@@ -53,7 +53,9 @@ class Banner:
             raise DeviceError(f"the board speaks protocol version {message.fields.get('protocol')}; this host "
                               f"speaks {PROTOCOL_VERSION}: build the firmware again with this tfcompress")
         if "error" in message.fields:
-            raise DeviceError(f"the board's backend did not start (status {message.fields['error']})")
+            detail = message.fields.get("detail")
+            raise DeviceError(f"the board's backend did not start (status {message.fields['error']}"
+                              + (f": {detail})" if detail else ")"))
         values = {}
         for f in fields(cls):
             if f.name not in message.fields:

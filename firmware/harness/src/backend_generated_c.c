@@ -20,6 +20,11 @@ int32_t tfc_backend_init(void)
     return 0;
 }
 
+const char *tfc_backend_error(void)
+{
+    return "";
+}
+
 int32_t tfc_backend_invoke(const int32_t *ids, int8_t *scores)
 {
     for (int32_t k = 0; k < TFC_MODEL_OPERATOR_COUNT; ++k) {

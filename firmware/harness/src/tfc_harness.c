@@ -57,6 +57,15 @@ static void put_text(const char *key, const char *value)
     tfc_frame_put(&reply, value);
 }
 
+/* The backend's own words on a failure, where it has some. */
+static void put_detail(void)
+{
+    const char *detail = tfc_backend_error();
+    if (detail[0] != '\0') {
+        put_text("detail", detail);
+    }
+}
+
 static void send_banner(uint32_t id)
 {
     tfc_frame_begin(&reply, "BANNER", id);
@@ -78,6 +87,7 @@ static void send_banner(uint32_t id)
     if (backend_status != 0) {
         tfc_frame_put_field(&reply, "error");
         tfc_frame_put_i32(&reply, backend_status);
+        put_detail();
     }
     send_reply();
 }
@@ -115,6 +125,7 @@ static void send_result(uint32_t id)
         put_text("code", "model");
         tfc_frame_put_field(&reply, "status");
         tfc_frame_put_i32(&reply, status);
+        put_detail();
         send_reply();
         return;
     }

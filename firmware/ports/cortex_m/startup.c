@@ -1,5 +1,6 @@
-/* Cortex-M startup: the vector table, reset (copy .data, zero .bss, FPU on, paint the stack),
-   and fault handlers that tell the host over the serial line instead of hanging silently. */
+/* Cortex-M startup: the vector table, reset (copy .data, zero .bss, FPU on, paint the stack, run
+   C++ static constructors), and fault handlers that tell the host over the serial line instead
+   of hanging silently. */
 #include <stdint.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 
 extern uint32_t __data_load[], __data_start[], __data_end[], __bss_start[], __bss_end[];
 extern uint32_t __stack_limit[], __stack_top[];
+extern void (*__init_array_start[])(void), (*__init_array_end[])(void);
 
 int main(void);
 void Reset_Handler(void);
@@ -42,6 +44,9 @@ void Reset_Handler(void)
     __asm volatile("dsb\n\tisb" ::: "memory");
 #endif
     tfc_cortex_m_paint_stack();
+    for (void (**constructor)(void) = __init_array_start; constructor < __init_array_end; ++constructor) {
+        (*constructor)();
+    }
     main();
     for (;;) {
     }
