@@ -431,11 +431,22 @@ def _device_runner(firmware_dir: Path, port: str | None):
 
 
 @main.command()
+@click.option("--fit", "fit_bundle", type=click.Path(path_type=Path), default=None,
+              help="A converted model: build it for every board and list which it fits, with the room left.")
+@click.option("--device", "fit_devices", multiple=True, help="With --fit: only these boards (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="With --fit: print the rows as JSON.")
 @_user_errors
-def devices():
+def devices(fit_bundle, fit_devices, as_json):
     """The boards tfcompress builds for, with their key figures (devices/*.json)."""
-    from tfcompress.device.profiles import all_profiles
+    from tfcompress.device.profiles import all_profiles, load_profile
 
+    if fit_bundle is not None:
+        from tfcompress.device.fit import fit_boards, format_fit
+
+        profiles = [load_profile(name) for name in fit_devices] or None
+        rows = fit_boards(fit_bundle, profiles, progress=lambda name: click.echo(f"building for {name} ...", err=True))
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2) if as_json else format_fit(rows))
+        return
     click.echo(f"{'device':<18}{'core':<12}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")
     for p in all_profiles():
         run = f"QEMU {p.run['machine']}" if p.emulated else p.run["kind"]

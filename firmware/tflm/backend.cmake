@@ -5,7 +5,7 @@
 enable_language(CXX)
 set(TFLM_DIR "$ENV{TFLM_DIR}" CACHE PATH "TFLM source tree, its Makefile's downloads/ included")
 set(TFLM_LIB "$ENV{TFLM_LIB}" CACHE FILEPATH "libtensorflow-microlite.a built for this core")
-set(TFLM_DEFINES "TF_LITE_STATIC_MEMORY" CACHE STRING
+set(TFLM_DEFINES "TF_LITE_STATIC_MEMORY;CMSIS_NN" CACHE STRING
     "Defines the library was built with that change its headers (a CMake list)")
 option(TFLM_DEBUG_LOG_CALLBACK "The library is TARGET=cortex_m_generic's (RegisterDebugLogCallback)" ON)
 

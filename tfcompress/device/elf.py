@@ -9,6 +9,7 @@ from tfcompress.device.profiles import DeviceProfile, MemoryRegion
 from tfcompress.errors import TfcompressError
 
 SHF_ALLOC, SHT_NOBITS = 0x2, "SHT_NOBITS"
+MACHINES = {"cortex_m": ("EM_ARM", "an Arm core"), "riscv": ("EM_RISCV", "a RISC-V core")}  # per port
 
 
 class FitError(TfcompressError):
@@ -37,7 +38,7 @@ class MemoryUse:
                 "sections": {s.name: s.bytes for s in self.sections}}
 
 
-def read_sections(elf_path: str | Path) -> list[Section]:
+def read_sections(elf_path: str | Path, port: str = "cortex_m") -> list[Section]:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
@@ -45,8 +46,9 @@ def read_sections(elf_path: str | Path) -> list[Section]:
     try:
         with path.open("rb") as stream:
             elf = ELFFile(stream)
-            if elf["e_machine"] != "EM_ARM":
-                raise TfcompressError(f"{path}: an ELF for {elf['e_machine']}, not for an Arm core")
+            machine, core = MACHINES.get(port, (elf["e_machine"], port))
+            if elf["e_machine"] != machine:
+                raise TfcompressError(f"{path}: an ELF for {elf['e_machine']}, not for {core}")
             segments = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
             sections = []
             for section in elf.iter_sections():
@@ -73,7 +75,7 @@ def _inside(region: MemoryRegion, start: int, size: int) -> bool:
 def memory_use(elf_path: str | Path, profile: DeviceProfile) -> MemoryUse:
     """The ELF's flash and RAM use on `profile`'s board, refused with the numbers (FitError) when a
     section lies outside the board's flash and RAM or the image does not fit them."""
-    sections = read_sections(elf_path)
+    sections = read_sections(elf_path, profile.port)
     ram = 0
     stored = []  # (start, end) of each section's bytes in flash
     for s in sections:
@@ -100,13 +102,15 @@ def _outside(elf_path, s: Section, address: int, profile: DeviceProfile) -> str:
             f"(0x{profile.ram.origin:08x}, {profile.ram.bytes:,} bytes): it was built for another board")
 
 
-FLASH_PARTS = {"tfc_model.c.obj": "model", "tokenizer_data.c.obj": "tokenizer", "labels_data.c.obj": "labels"}
+FLASH_PARTS = {"tfc_model.c.obj": "model", "tokenizer_data.c.obj": "tokenizer", "labels_data.c.obj": "labels",
+               "model_data.c.obj": "model", "tfc_tflm_model.cc.obj": "model"}  # the last two: the TFLM backend's
 
 
 def flash_by_part(map_path: str | Path) -> dict[str, int]:
     """Bytes of flash per part of the image, from the linker's map: the model (the generated C's
-    constants and code), the tokenizer's vocabulary, the label names, and the rest (harness,
-    kernels, port, C library, alignment): what the 16 KB budget of the firmware itself counts."""
+    constants and code, or the .tflite and its resolver), the tokenizer's vocabulary, the label
+    names, TFLM's library (the TFLM backend), and the rest (harness, kernels, port, C library,
+    alignment): what the 16 KB budget of the firmware itself counts."""
     import re
 
     parts = {"model": 0, "tokenizer": 0, "labels": 0, "firmware": 0}
@@ -128,5 +132,8 @@ def flash_by_part(map_path: str | Path) -> dict[str, int]:
             continue  # a section name alone on its line (its numbers follow), symbols, fill
         size = int(match.group(3), 16)
         name = Path(match.group(4)).name
-        parts[FLASH_PARTS.get(name, "firmware")] += size
+        if name.startswith("libtensorflow-microlite.a("):
+            parts["tflm"] = parts.get("tflm", 0) + size
+        else:
+            parts[FLASH_PARTS.get(name, "firmware")] += size
     return parts
