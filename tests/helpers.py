@@ -36,9 +36,14 @@ def tiny_ratio(method: str) -> float:
     return 1.4 if method == "hmf" else 1.8
 
 
-def board_tools_missing() -> str | None:
-    """Why the emulated-board tests cannot run here (None: they can); ./setup.sh installs the tools."""
+def board_tools_missing(port: str = "cortex_m") -> str | None:
+    """Why the emulated-board tests of `port` (cortex_m, riscv) cannot run here (None: they can);
+    ./setup.sh installs the tools."""
     import shutil
 
-    missing = [tool for tool in ("cmake", "arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(tool) is None]
+    from tfcompress.device.build import TOOLS
+    from tfcompress.device.qemu import QEMU
+
+    tools = (TOOLS[port]["cmake"], TOOLS[port]["compiler"], QEMU[port])
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     return f"needs {', '.join(missing)} (./setup.sh installs them)" if missing else None

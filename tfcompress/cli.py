@@ -449,7 +449,8 @@ def devices(fit_bundle, fit_devices, as_json):
         return
     click.echo(f"{'device':<18}{'core':<12}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")
     for p in all_profiles():
-        run = f"QEMU {p.run['machine']}" if p.emulated else p.run["kind"]
+        run = f"QEMU {p.run['machine']}" if p.emulated else \
+            f"board: {p.flasher['tool']} {p.flasher.get('target') or p.flasher.get('chip')}"
         click.echo(f"{p.name:<18}{p.core:<12}{p.clock_hz / 1e6:>6g} MHz{p.flash.bytes // 1024:>7,} KB"
                    f"{p.ram.bytes // 1024:>7,} KB  {'yes' if p.dsp else 'no':<5}{p.counter_unit:<14}{run}")
 
@@ -477,7 +478,11 @@ def build(bundle_dir, device, out_dir, dsp, backend, tflm_dir, tflm_lib, arena_b
 
     if backend == "c" and (tflm_dir or tflm_lib or arena_bytes):
         raise click.UsageError("--tflm-dir, --tflm-lib and --arena-bytes go with --backend tflm")
-    tflm = TflmLibrary.find(tflm_dir, tflm_lib) if backend == "tflm" else None
+    from tfcompress.device.profiles import load_profile
+
+    # an ESP32 board's TFLM is ESP-IDF's esp-tflite-micro component, not a library built here
+    tflm = TflmLibrary.find(tflm_dir, tflm_lib) if backend == "tflm" and load_profile(device).port != "esp32" \
+        else None
     firmware = build_firmware(bundle_dir, device, out_dir, dsp=dsp, backend=backend, force=force, tflm=tflm,
                               arena_bytes=arena_bytes)
     click.echo(format_build(firmware))
@@ -487,9 +492,17 @@ def build(bundle_dir, device, out_dir, dsp, backend, tflm_dir, tflm_lib, arena_b
 @click.argument("firmware_dir", type=click.Path(path_type=Path))
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop the emulated board after this long (default: run until Ctrl-C).")
+@click.option("--port", default=None,
+              help="A real board's serial port (/dev/ttyACM0, /dev/ttyUSB0, COM3): esptool flashes an ESP32 "
+                   "through it; after flashing, the board's banner is read from it.")
+@click.option("--probe", default=None,
+              help="pyOCD's debug probe (its unique ID or a part of it, `python -m pyocd list`) when more than "
+                   "one is plugged in.")
 @_user_errors
-def flash(firmware_dir, seconds):
-    """Check that a firmware fits its board and start it: for an emulated board, QEMU serving its UART."""
+def flash(firmware_dir, seconds, port, probe):
+    """Check that a firmware fits its board and start it: for an emulated board, QEMU serving its UART;
+    a real board is flashed with its profile's tool (pyOCD through the debug probe, esptool through the
+    serial port) and, with --port, its banner is checked."""
     import time
 
     from tfcompress.device.build import Firmware
@@ -498,7 +511,10 @@ def flash(firmware_dir, seconds):
     firmware = Firmware.load(firmware_dir)
     profile = firmware.profile
     if not profile.emulated:
-        raise TfcompressError(f"{profile.name} is a real board: flashing real boards is not supported yet")
+        _flash_board(firmware, firmware_dir, port, probe)
+        return
+    if port is not None or probe is not None:
+        raise click.UsageError(f"{profile.name} is emulated: --port and --probe are for real boards")
     with QemuBoard(profile, firmware.elf) as board:
         use = board.memory
         click.echo(f"{firmware.elf}: flash {use.flash:,} of {profile.flash.bytes:,} bytes, RAM {use.ram:,} of "
@@ -517,6 +533,29 @@ def flash(firmware_dir, seconds):
             pass
         if board.process.poll() is not None:
             raise TfcompressError(f"QEMU stopped (status {board.process.returncode}): {board.error_output()}")
+
+
+def _flash_board(firmware, firmware_dir: Path, port: str | None, probe: str | None) -> None:
+    from tfcompress.device.flashing import flash_firmware
+    from tfcompress.device.link import DeviceLink
+
+    profile = firmware.profile
+    flash_firmware(firmware, port=port, probe=probe, log=lambda line: click.echo(f"  {line}", err=True))
+    if port is None:
+        click.echo(f"{profile.name} is flashed; talk to it with `tfcompress run {firmware_dir} --port PORT` "
+                   f"(its serial port, e.g. /dev/ttyACM0)")
+        return
+    link = DeviceLink.open(port, profile.uart["baud"])
+    try:
+        banner = link.handshake()
+    finally:
+        link.close()
+    if banner.model != firmware.model_sha256:
+        raise TfcompressError(f"{port}: the board runs model {banner.model}, not this firmware's "
+                              f"{firmware.model_sha256}: is it the flashed board's port?")
+    click.echo(f"{profile.name} is running on {port}: model {banner.model[:16]}..., {banner.backend} backend, "
+               f"{banner.clock / 1e6:g} MHz, flash {banner.flash:,} B, RAM {banner.ram:,} B "
+               f"(tfcompress run {firmware_dir} --port {port})")
 
 
 def _format_inference(result, labels, top: int, unit: str | None, scale: float, zero_point: int) -> str:

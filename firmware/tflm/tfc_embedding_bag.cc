@@ -71,7 +71,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   while ((int64_t{2} << k) <= tokens) {
     ++k;
   }
-  k = std::min({k, 32, 31 + m.shift});
+  k = std::min({k, 32, 31 + static_cast<int>(m.shift)});  // int32_t is long on arm-none-eabi
   data->params.table_zero_point = table_zero;
   data->params.output_zero_point = output->params.zero_point;
   data->params.pad_id = pads ? static_cast<int32_t>(pad_id.value) : -1;

@@ -14,11 +14,16 @@ def test_shipped_profiles_load():
     assert {"qemu-mps2-an386", "qemu-mps2-an500", "qemu-mps3-an547"} <= set(names)
     assert DEFAULT_DEVICE in names
     for profile in all_profiles():
-        assert profile.emulated and profile.run["machine"] in profile.name
-        assert profile.counter_unit == "instructions"  # QEMU has no DWT: SysTick under -icount counts instructions
         assert profile.flash.bytes > 0 and profile.ram.bytes > profile.stack_bytes
+        if not profile.emulated:  # the real boards: tests/device/test_boards.py
+            continue
+        assert profile.run["machine"] in profile.name
+        assert profile.counter_unit == "instructions"  # QEMU has no DWT: SysTick under -icount counts instructions
     m4 = load_profile(DEFAULT_DEVICE)
     assert m4.core == "cortex-m4" and m4.dsp and m4.clock_hz == 25_000_000 and m4.counter_scale == (40, 1)
+    rv = load_profile("qemu-riscv32-virt")  # minstret under -icount shift=0: one count per instruction
+    assert (rv.port, rv.core, rv.dsp, rv.counter_kind, rv.counter_scale) == \
+        ("riscv", "rv32imc", False, "minstret", (1, 1))
 
 
 def _write(tmp_path, change, stem: str = DEFAULT_DEVICE) -> str:
@@ -38,7 +43,8 @@ def _write(tmp_path, change, stem: str = DEFAULT_DEVICE) -> str:
     (lambda d: d["memory"]["ram"].update(origin="0x00001000"), "memory", "overlap"),
     (lambda d: d["counter"].update(kind="rdtsc"), "counter.kind", "dwt, systick"),
     (lambda d: d["counter"].update(kind="dwt"), "counter.unit", "cycles"),
-    (lambda d: d.update(port="riscv"), "port", "cortex_m"),
+    (lambda d: d["counter"].update(kind="minstret", unit="cycles"), "counter.unit", "minstret counts instructions"),
+    (lambda d: d.update(port="avr"), "port", "cortex_m"),
     (lambda d: d["uart"].update(baud=10_000_000), "uart.baud", "too fast"),
     (lambda d: d["run"].update(args="-s"), "run.args", "list of strings"),
     (lambda d: d.update(cpu_flags=[1]), "cpu_flags", "list of strings"),

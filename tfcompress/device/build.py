@@ -36,7 +36,8 @@ BUNDLE_COPIES = ("manifest.json", "labels.json", "tokenizer.json", "model.tflite
 GENERATED_FROM_BUNDLE = ("tokenizer_data.h", "tokenizer_data.c", "labels_data.h", "labels_data.c", "model_data.h",
                          "model_data.c")
 FIRMWARE_OUTPUT = OutputKind("firmware build", "tfcompress-firmware", BUILD_FILE,
-                             frozenset({"firmware.elf", "firmware.map", BUILD_FILE, "generated", *BUNDLE_COPIES}))
+                             frozenset({"firmware.elf", "firmware.map", BUILD_FILE, "generated", *BUNDLE_COPIES,
+                                        "project"}))  # project/: an ESP32 board's ESP-IDF project
 BACKENDS = ("c", "tflm")
 TOOLS = {"cortex_m": {"cmake": "cmake", "compiler": "arm-none-eabi-gcc", "toolchain": "arm-none-eabi.cmake",
                       "packages": "cmake gcc-arm-none-eabi libnewlib-arm-none-eabi"},
@@ -124,7 +125,7 @@ class Firmware:
             raise ModelFileError(marker, f"cannot read it as JSON ({err})") from None
         if not isinstance(info, dict) or info.get("format") != FIRMWARE_OUTPUT.format:
             raise ModelFileError(marker, f"not a {FIRMWARE_OUTPUT.format} file")
-        for name in ("firmware.elf", *BUNDLE_COPIES):
+        for name in (*(() if "esp_idf" in info else ("firmware.elf",)), *BUNDLE_COPIES):  # ESP32: the ELF once built
             if not (directory / name).is_file():
                 raise ModelFileError(directory / name, "missing: build the firmware again")
         return cls(directory, info)
@@ -190,6 +191,24 @@ def _run(command: list[str], what: str, cwd: Path, log: Callable[[str], None] | 
         raise TfcompressError(f"{what} failed ({command[0]}, exit {result.returncode}):\n{output[-4000:]}")
 
 
+def write_generated(staging: Path, bundle: Path, profile: DeviceProfile, manifest: dict, generated_model,
+                    tflm_model) -> Path:
+    """OUT/generated (the C the build compiles besides firmware/) and the bundle's copies; returns generated/."""
+    generated = staging / "generated"
+    generated.mkdir()
+    (generated / "tfc_model.c").write_text(generated_model.source)
+    (generated / "tfc_model.h").write_text(generated_model.header)
+    if tflm_model is not None:
+        (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
+        (generated / "tfc_tflm_model.cc").write_text(tflm_model.source)
+    (generated / "tfc_build_info.h").write_text(build_info_header(profile, manifest["model"]["sha256"]))
+    for name in GENERATED_FROM_BUNDLE:
+        shutil.copyfile(bundle / name, generated / name)
+    for name in BUNDLE_COPIES:
+        shutil.copyfile(bundle / name, staging / name)
+    return generated
+
+
 def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp: bool | None = None,
                    backend: str = "c", force: bool = False, log: Callable[[str], None] | None = None,
                    tflm: TflmLibrary | None = None, arena_bytes: int | None = None) -> Firmware:
@@ -206,8 +225,9 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
     from tfcompress.outputs import check_output
 
     check_output(out, FIRMWARE_OUTPUT, (bundle,), force)
-    tools = check_tools(profile)
-    if backend == "tflm" and tflm is None:
+    esp_idf = profile.port == "esp32"  # an ESP-IDF project, built by idf.py (tfcompress/device/esp_idf.py)
+    tools = {} if esp_idf else check_tools(profile)
+    if backend == "tflm" and tflm is None and not esp_idf:  # ESP-IDF's TFLM: the esp-tflite-micro component
         tflm = TflmLibrary.find()
     manifest, model = _read_bundle(bundle)
     from converters.generated_c import generate_c
@@ -217,21 +237,14 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
     if backend == "tflm":
         from converters.tflm_model import generate_tflm
 
-        tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory, arena_bytes)
+        tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory if tflm else None, arena_bytes)
+    if esp_idf:
+        from tfcompress.device.esp_idf import build_esp_idf
+
+        return build_esp_idf(bundle, profile, out, backend, force, log, manifest, model, generated_model, tflm_model)
     with fileio.staged_directory(out, FIRMWARE_OUTPUT, force, (bundle,)) as staging, \
             tempfile.TemporaryDirectory(prefix="tfc-build-") as tree:
-        generated = staging / "generated"
-        generated.mkdir()
-        (generated / "tfc_model.c").write_text(generated_model.source)
-        (generated / "tfc_model.h").write_text(generated_model.header)
-        if tflm_model is not None:
-            (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
-            (generated / "tfc_tflm_model.cc").write_text(tflm_model.source)
-        (generated / "tfc_build_info.h").write_text(build_info_header(profile, manifest["model"]["sha256"]))
-        for name in GENERATED_FROM_BUNDLE:
-            shutil.copyfile(bundle / name, generated / name)
-        for name in BUNDLE_COPIES:
-            shutil.copyfile(bundle / name, staging / name)
+        generated = write_generated(staging, bundle, profile, manifest, generated_model, tflm_model)
         port_dir = FIRMWARE_DIR / "ports" / profile.port
         configure = [tools["cmake"], "-S", str(FIRMWARE_DIR), "-B", tree, "-G", "Unix Makefiles",
                      f"-DCMAKE_TOOLCHAIN_FILE={port_dir / tools['toolchain']}", "-DCMAKE_BUILD_TYPE=Release",
@@ -262,6 +275,10 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
 
 def format_build(firmware: Firmware) -> str:
     info = firmware.info
+    if "esp_idf" in info:
+        from tfcompress.device.esp_idf import format_build as format_esp_idf_build
+
+        return format_esp_idf_build(firmware)
     sections = ", ".join(f"{name} {size:,}" for name, size in info["sections"].items())
     return "\n".join([
         f"firmware for {info['device']} ({info['backend']} backend, {'DSP' if info['dsp'] else 'portable'} kernels): "

@@ -64,6 +64,22 @@ class Banner:
         return cls(**values)
 
 
+def describe_port_problem(text: str) -> str:
+    """What an error opening a serial port means, from pyserial's or the tool's words."""
+    if "Errno 2]" in text or "No such file" in text:
+        return "no such serial port: is the board plugged in?"
+    if "Errno 16]" in text or ("busy" in text.lower() and "doesn't exist" not in text):
+        return "the port is busy: close the program using it (a serial monitor, another tfcompress) and try again"
+    if "Errno 13]" in text or "Permission denied" in text:
+        return ("permission denied: on Linux add yourself to the group owning the port (`sudo usermod -aG dialout "
+                "$USER`, then log in again)")
+    if "Inappropriate ioctl" in text or "Errno 25]" in text:
+        return "not a serial port"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reasons = [line for line in lines if "Errno" in line] or lines
+    return "cannot open it: " + (reasons[-1] if reasons else "(no reason given)")
+
+
 class DeviceLink:
     """Requests and replies over one serial port. Every wait has a deadline; a request whose reply is
     lost or garbled is sent again (`retries` times) with a new id, so a late reply is never
@@ -83,6 +99,8 @@ class DeviceLink:
         try:
             port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.05, write_timeout=5)
         except (serial.SerialException, OSError, ValueError) as err:
+            if "://" not in url:  # a board's serial port, not QEMU's socket
+                raise DeviceError(f"cannot open serial port {url}: {describe_port_problem(str(err))}") from None
             raise DeviceError(f"cannot open {url}: {err}") from None
         return cls(port, **kwargs)
 

@@ -7,6 +7,7 @@ the file and the field it refuses.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,13 @@ from tfcompress.errors import TfcompressError
 DEVICES_DIR = Path(__file__).resolve().parents[2] / "devices"
 FORMAT, VERSION = "tfcompress-device", 1
 DEFAULT_DEVICE = "qemu-mps2-an386"
-PORTS = ("cortex_m",)
-COUNTERS = {"dwt": "cycles", "systick": "instructions"}
-RUN_KINDS = ("qemu",)
+PORTS = ("cortex_m", "riscv", "esp32")
+COUNTERS = {"dwt": "cycles", "systick": "instructions", "minstret": "instructions", "ccount": "cycles"}
+RUN_KINDS = ("qemu", "serial")  # emulated by QEMU; a real board on a serial port
+# How a real board is flashed (the profile's "flash" object): the tool and the port whose boards it flashes
+FLASH_TOOLS = {"pyocd": "cortex_m", "esptool": "esp32"}
+ESPTOOL_CHIPS = ("esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c5", "esp32c6", "esp32c61", "esp32h2",
+                 "esp32p4")  # esptool v5's --chip names (also ESP-IDF's targets)
 
 
 class DeviceProfileError(TfcompressError):
@@ -46,11 +51,12 @@ class DeviceProfile:
     ram: MemoryRegion
     stack_bytes: int
     uart: dict
-    counter_kind: str  # dwt | systick
+    counter_kind: str  # dwt | systick | minstret | ccount
     counter_unit: str  # cycles | instructions
     counter_scale: tuple[int, int]  # counts = ticks * numerator / denominator
     run: dict
     path: Path
+    flasher: dict | None = None  # the profile's "flash" object: {"tool": "pyocd", "target": ...} or esptool's
 
     @property
     def emulated(self) -> bool:
@@ -117,11 +123,19 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
     unit = counter.get("unit", str, lambda v: v in ("cycles", "instructions"), "cycles or instructions")
     if kind == "dwt" and unit != "cycles":
         raise DeviceProfileError(path, "counter.unit", "the DWT counts cycles")
+    if kind == "minstret" and unit != "instructions":
+        raise DeviceProfileError(path, "counter.unit", "minstret counts instructions")
+    if (kind == "ccount") != (port == "esp32"):
+        raise DeviceProfileError(path, "counter.kind", "the Xtensa CCOUNT counter (\"ccount\") goes with the esp32 "
+                                                       "port, and the esp32 port counts with it")
+    if kind == "ccount" and unit != "cycles":
+        raise DeviceProfileError(path, "counter.unit", "CCOUNT counts cycles")
     run_kind = run.get("kind", str, lambda v: v in RUN_KINDS, f"one of {', '.join(RUN_KINDS)}")
     if run_kind == "qemu":
         run.get("machine", str)
         run.data.setdefault("args", [])
         run.get("args", list, lambda v: all(isinstance(a, str) for a in v), "a list of strings")
+    flasher = _flasher(f, port) if run_kind == "serial" or "flash" in f.data else None
     flash, ram = _region(memory, "flash"), _region(memory, "ram")
     if flash.origin < ram.origin + ram.bytes and ram.origin < flash.origin + flash.bytes:
         raise DeviceProfileError(path, "memory", "flash and ram overlap")
@@ -141,8 +155,25 @@ def load_profile(name_or_path: str | Path) -> DeviceProfile:
         dsp=f.get("dsp", bool), clock_hz=clock, flash=flash, ram=ram, stack_bytes=stack,
         uart=dict(uart.data), counter_kind=kind, counter_unit=unit,
         counter_scale=(counter.positive("numerator"), counter.positive("denominator")),
-        run=dict(run.data), path=path)
+        run=dict(run.data), path=path, flasher=flasher)
     return profile
+
+
+def _flasher(f: _Fields, port: str) -> dict:
+    """The "flash" object: how a real board is flashed (tfcompress/device/flashing.py)."""
+    flasher = f.object("flash")
+    tool = flasher.get("tool", str, lambda v: v in FLASH_TOOLS, f"one of {', '.join(FLASH_TOOLS)}")
+    tool_port = FLASH_TOOLS[tool]
+    if port != tool_port:
+        raise DeviceProfileError(f.path, "flash.tool", f"{tool} flashes boards of the {tool_port} port, not {port}")
+    if tool == "pyocd":
+        flasher.get("target", str, lambda v: re.fullmatch(r"[a-z0-9_]+", v) is not None,
+                    "a pyOCD target name (`python -m pyocd list --targets`), like \"stm32h743xx\"")
+    else:
+        flasher.get("chip", str, lambda v: v in ESPTOOL_CHIPS, f"one of esptool's chips: {', '.join(ESPTOOL_CHIPS)}")
+        flasher.data.setdefault("baud", 460800)
+        flasher.positive("baud")
+    return dict(flasher.data)
 
 
 def device_names() -> list[str]:

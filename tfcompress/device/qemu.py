@@ -1,8 +1,9 @@
 """An emulated board: QEMU running the firmware, its UART on a local TCP port that pyserial opens
 as socket://, the same host code path as a real board's /dev/tty... .
 
-QEMU runs with `-icount shift=0`: every instruction takes 1 ns of virtual time, so SysTick on
-the board's clock counts instructions (the profile's counter scale), deterministically. The
+QEMU (qemu-system-arm for the Cortex-M port, qemu-system-riscv32 for the RISC-V one) runs with
+`-icount shift=0`: every instruction takes 1 ns of virtual time, so SysTick on the board's clock
+and RISC-V's minstret count instructions (the profile's counter scale), deterministically. The
 process is always reaped: on close, on errors, on Ctrl-C, and (PR_SET_PDEATHSIG) when Python
 itself is killed.
 """
@@ -24,7 +25,8 @@ from tfcompress.device.link import DeviceError, DeviceLink
 from tfcompress.device.profiles import DeviceProfile
 from tfcompress.errors import TfcompressError
 
-QEMU = "qemu-system-arm"
+QEMU = {"cortex_m": "qemu-system-arm", "riscv": "qemu-system-riscv32"}  # per port
+QEMU_PACKAGES = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
 _running: "weakref.WeakSet[QemuBoard]" = weakref.WeakSet()
 
 
@@ -44,7 +46,7 @@ def _free_port() -> int:
 
 
 def qemu_command(profile: DeviceProfile, elf: Path, port: int) -> list[str]:
-    return [QEMU, "-machine", profile.run["machine"], "-display", "none", "-monitor", "none",
+    return [QEMU[profile.port], "-machine", profile.run["machine"], "-display", "none", "-monitor", "none",
             "-icount", "shift=0", *profile.run.get("args", []), "-kernel", str(elf),
             "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"]
 
@@ -55,8 +57,9 @@ class QemuBoard:
     def __init__(self, profile: DeviceProfile, elf: str | Path, start_timeout: float = 20.0):
         if not profile.emulated:
             raise TfcompressError(f"{profile.name} is not an emulated board")
-        if shutil.which(QEMU) is None:
-            raise TfcompressError(f"{QEMU} is not installed: run ./setup.sh, or apt-get install qemu-system-arm")
+        qemu = QEMU[profile.port]
+        if shutil.which(qemu) is None:
+            raise TfcompressError(f"{qemu} is not installed: run ./setup.sh, or apt-get install {QEMU_PACKAGES[qemu]}")
         self.profile, self.elf, self.start_timeout = profile, Path(elf), start_timeout
         self.process: subprocess.Popen | None = None
         self.memory: MemoryUse | None = None

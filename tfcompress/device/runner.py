@@ -29,7 +29,7 @@ class DeviceRunner(Runner):
         self.layer_names = tuple(names.split(",")) if names else ()
 
     @classmethod
-    def start(cls, firmware: Firmware, port: str | None = None, baudrate: int = 115200,
+    def start(cls, firmware: Firmware, port: str | None = None, baudrate: int | None = None,
               timeout: float = 10.0) -> "DeviceRunner":
         profile = firmware.profile
         board = None
@@ -42,7 +42,7 @@ class DeviceRunner(Runner):
                 board = QemuBoard(profile, firmware.elf).start()
                 link = board.connect(timeout=timeout)
             else:
-                link = DeviceLink.open(port, baudrate, timeout=timeout)
+                link = DeviceLink.open(port, baudrate or profile.uart["baud"], timeout=timeout)
             banner = link.handshake()
             return cls(link, banner, firmware, board)
         except BaseException:

@@ -141,3 +141,9 @@ uint32_t tfc_backend_layer_ticks(int32_t layer) { return profiler != nullptr ? p
 size_t tfc_backend_arena_bytes(void) { return interpreter != nullptr ? interpreter->arena_used_bytes() : 0; }
 
 }  // extern "C"
+
+// TFLM never deletes what it builds (everything lives in static storage or the arena), but the
+// deleting destructors of its virtual classes name operator delete: defined here, they keep
+// libstdc++'s, and with it free and the heap, out of the image.
+void operator delete(void*) noexcept {}
+void operator delete(void*, size_t) noexcept {}

@@ -2,6 +2,9 @@
    SysTick where there is no DWT, as on QEMU) and memory figures from the linker script. */
 #include "tfc_port.h"
 
+#include <errno.h>
+#include <stddef.h>
+
 #include "cortex_m.h"
 #include "tfc_build_info.h"
 #include "tfc_protocol.h"
@@ -98,4 +101,14 @@ void tfc_cortex_m_fault(const char *what)
     }
     for (;;) {
     }
+}
+
+/* No heap on the device: the C library's malloc (which newlib's printf family and libstdc++
+   reference, and nothing of tfcompress's or TFLM's calls) always fails. */
+void *_sbrk(ptrdiff_t increment);
+void *_sbrk(ptrdiff_t increment)
+{
+    (void)increment;
+    errno = ENOMEM;
+    return (void *)-1;
 }

@@ -23,3 +23,9 @@ target_compile_options(firmware PRIVATE ${TFC_CPU_FLAGS} -ffunction-sections -fd
 target_link_options(firmware PRIVATE ${TFC_CPU_FLAGS} -nostartfiles --specs=nano.specs --specs=nosys.specs
                     -T${CMAKE_BINARY_DIR}/firmware.ld -Wl,--gc-sections -Wl,-Map=${CMAKE_BINARY_DIR}/firmware.map)
 set_target_properties(firmware PROPERTIES SUFFIX ".elf" LINK_DEPENDS ${CMAKE_BINARY_DIR}/firmware.ld)
+if(TFC_UART_DRIVER STREQUAL "rp2040")  # the bootrom checks the CRC-32 of the boot stage (uart_rp2040.c)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  add_custom_command(TARGET firmware POST_BUILD
+                     COMMAND ${Python3_EXECUTABLE} ${port_dir}/rp2040_boot2_crc.py $<TARGET_FILE:firmware>
+                     COMMENT "RP2040: the boot stage's CRC-32")
+endif()

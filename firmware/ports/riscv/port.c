@@ -1,0 +1,101 @@
+/* The RISC-V port: UART through the board's driver, the counter (minstret: instructions retired;
+   on QEMU with -icount it reads the virtual clock, one instruction per ns) and memory figures
+   from the linker script. */
+#include "tfc_port.h"
+
+#include "riscv.h"
+#include "tfc_build_info.h"
+#include "tfc_protocol.h"
+
+extern uint32_t __flash_start[], __flash_end[], __ram_start[], __static_end[], __stack_limit[], __stack_top[];
+
+#define STACK_PAINT 0xA5A5A5A5u
+
+#if !defined(TFC_COUNTER_MINSTRET)
+#error "define TFC_COUNTER_MINSTRET (the device profile's counter.kind)"
+#endif
+const uint32_t tfc_port_counter_mask = 0xFFFFFFFFu; /* the low 32 bits of the 64-bit minstret */
+const uint32_t tfc_port_counter_numerator = TFC_COUNTER_NUMERATOR;
+const uint32_t tfc_port_counter_denominator = TFC_COUNTER_DENOMINATOR;
+const char tfc_port_counter_unit[] = TFC_COUNTER_UNIT;
+
+void tfc_port_init(void)
+{
+    tfc_uart_init(); /* minstret counts from reset (mcountinhibit is 0) */
+}
+
+uint32_t tfc_port_counter(void)
+{
+    return TFC_CSR_READ(minstret);
+}
+
+int tfc_port_read_byte(void)
+{
+    return tfc_uart_read_byte();
+}
+
+void tfc_port_write(const char *data, size_t length)
+{
+    for (size_t i = 0; i < length; ++i) {
+        tfc_uart_write_byte((uint8_t)data[i]);
+    }
+}
+
+size_t tfc_port_flash_used(void)
+{
+    return (size_t)((char *)__flash_end - (char *)__flash_start);
+}
+
+size_t tfc_port_ram_used(void)
+{
+    return (size_t)((char *)__static_end - (char *)__ram_start) +
+           (size_t)((char *)__stack_top - (char *)__stack_limit);
+}
+
+void tfc_riscv_paint_stack(void)
+{
+    uint32_t *sp;
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+    for (volatile uint32_t *p = __stack_limit; p < sp - 16; ++p) { /* 64 bytes below sp stay live */
+        *p = STACK_PAINT;
+    }
+}
+
+size_t tfc_port_stack_used(void)
+{
+    const uint32_t *p = __stack_limit;
+    while (p < __stack_top && *p == STACK_PAINT) {
+        ++p;
+    }
+    return (size_t)((const char *)__stack_top - (const char *)p);
+}
+
+static void put_hex(tfc_frame_writer *w, const char *key, uint32_t value)
+{
+    char text[11] = "0x";
+    for (int i = 0; i < 8; ++i) {
+        text[2 + i] = "0123456789abcdef"[(value >> (28 - 4 * i)) & 0xFu];
+    }
+    text[10] = '\0';
+    tfc_frame_put_field(w, key);
+    tfc_frame_put(w, text);
+}
+
+void tfc_riscv_fault(const char *what, uint32_t cause, uint32_t pc, uint32_t tval)
+{
+    tfc_frame_writer w;
+    tfc_frame_begin(&w, "ERR", 0);
+    tfc_frame_put_field(&w, "code");
+    tfc_frame_put(&w, what);
+    tfc_frame_put_field(&w, "cause"); /* mcause: 2 illegal instruction, 4/6 misaligned, 5/7 access fault */
+    tfc_frame_put_u64(&w, cause);
+    put_hex(&w, "pc", pc);    /* mepc */
+    put_hex(&w, "tval", tval); /* mtval: the faulting address or instruction */
+    const size_t n = tfc_frame_finish(&w);
+    for (size_t i = 0; i < n; ++i) {
+        tfc_uart_write_byte((uint8_t)w.text[i]);
+    }
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}
