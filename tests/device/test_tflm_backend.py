@@ -62,5 +62,6 @@ def test_tflm_equals_the_golden_and_the_generated_c(bundle_name, request, tflm, 
 def test_an_arena_too_small_is_reported_with_tflms_words(pooled_bundle, tflm, tmp_path):
     firmware = build_firmware(pooled_bundle, DEFAULT_DEVICE, tmp_path / "fw", backend="tflm", tflm=tflm,
                               arena_bytes=256)
-    with pytest.raises(DeviceError, match=r"backend did not start \(status 3: .*(arena|allocate|memory)"):
+    with pytest.raises(DeviceError, match=r"backend did not start \(status 3: AllocateTensors failed \(an arena too "
+                                          r"small\? .*--arena-bytes\): .*Requested"):
         DeviceRunner.start(firmware).close()

@@ -53,7 +53,7 @@ class Banner:
             raise DeviceError(f"the board speaks protocol version {message.fields.get('protocol')}; this host "
                               f"speaks {PROTOCOL_VERSION}: build the firmware again with this tfcompress")
         if "error" in message.fields:
-            detail = message.fields.get("detail")
+            detail = message.text("detail") if "detail" in message.fields else None
             raise DeviceError(f"the board's backend did not start (status {message.fields['error']}"
                               + (f": {detail})" if detail else ")"))
         values = {}
@@ -183,7 +183,7 @@ class DeviceLink:
                     if message.id != request_id:
                         continue  # a late answer to an earlier try, or the board's own message
                     if message.verb == "ERR":
-                        detail = ", ".join(f"{k}={v}" for k, v in message.fields.items() if k != "code")
+                        detail = ", ".join(f"{k}={message.text(k)}" for k in message.fields if k != "code")
                         raise DeviceError(f"the board refused {verb} {request_id}: {code}"
                                           + (f" ({detail})" if detail else ""))
                     return message

@@ -56,16 +56,18 @@ alignas(tflite::MicroInterpreter) uint8_t interpreter_storage[sizeof(tflite::Mic
 LayerProfiler* profiler = nullptr;
 tflite::MicroInterpreter* interpreter = nullptr;
 
-// The first message TFLM logged (why AllocateTensors or an op refused), for the banner.
-char first_error[160];
+// The first message TFLM logged (why AllocateTensors or an op refused), and the failure the
+// banner reports: what failed, then TFLM's words.
+char tflm_message[160];
+char failure[240];
 
-void Remember(const char* message) {
-  if (first_error[0] != '\0') return;
-  size_t n = 0;
-  for (; message[n] != '\0' && n + 1 < sizeof(first_error); ++n) {
-    first_error[n] = (message[n] == '\n' || message[n] == '\r') ? ' ' : message[n];
-  }
-  first_error[n] = '\0';
+void Copy(char* to, size_t size, size_t at, const char* text) {
+  for (; *text != '\0' && at + 1 < size; ++text, ++at) to[at] = (*text == '\n' || *text == '\r') ? ' ' : *text;
+  to[at] = '\0';
+}
+
+void RememberLog(const char* message) {
+  if (tflm_message[0] == '\0') Copy(tflm_message, sizeof(tflm_message), 0, message);
 }
 
 // Init statuses (the banner's `error`): which check failed.
@@ -78,8 +80,14 @@ enum InitStatus : int32_t {
   kOutputShape = 5,
 };
 
-int32_t Fail(InitStatus status, const char* why) {
-  Remember(why);
+int32_t Fail(InitStatus status, const char* what) {
+  Copy(failure, sizeof(failure), 0, what);
+  if (tflm_message[0] != '\0') {
+    size_t at = 0;
+    while (failure[at] != '\0') ++at;
+    Copy(failure, sizeof(failure), at, ": ");
+    Copy(failure, sizeof(failure), at + 2, tflm_message);
+  }
   return status;
 }
 
@@ -91,7 +99,7 @@ const char tfc_backend_name[] = "tflm";
 
 int32_t tfc_backend_init(void) {
 #if defined(TFC_TFLM_DEBUG_LOG_CALLBACK)
-  RegisterDebugLogCallback(Remember);
+  RegisterDebugLogCallback(RememberLog);
 #endif
   const tflite::Model* model = tflite::GetModel(g_model_data);
   if (model->version() != TFLITE_SCHEMA_VERSION) {
@@ -105,7 +113,7 @@ int32_t tfc_backend_init(void) {
   interpreter = new (interpreter_storage)
       tflite::MicroInterpreter(model, *resolver, arena, sizeof(arena), nullptr, profiler);
   if (interpreter->AllocateTensors() != kTfLiteOk) {
-    return Fail(kAllocate, "AllocateTensors failed");
+    return Fail(kAllocate, "AllocateTensors failed (an arena too small? build with a larger --arena-bytes)");
   }
   const TfLiteTensor* input = interpreter->input(0);
   const TfLiteTensor* output = interpreter->output(0);
@@ -119,12 +127,13 @@ int32_t tfc_backend_init(void) {
   return kOk;
 }
 
-const char* tfc_backend_error(void) { return first_error; }
+const char* tfc_backend_error(void) { return failure[0] != '\0' ? failure : tflm_message; }
 
 int32_t tfc_backend_invoke(const int32_t* ids, int8_t* scores) {
   int32_t* input = interpreter->input(0)->data.i32;
   for (int32_t k = 0; k < TFC_MAX_LENGTH; ++k) input[k] = ids[k];
   profiler->Reset();
+  tflm_message[0] = '\0';  // the detail of this invoke's failure, if it fails
   if (interpreter->Invoke() != kTfLiteOk) return 1;
   const int8_t* output = interpreter->output(0)->data.int8;
   for (int32_t k = 0; k < TFC_NUM_LABELS; ++k) scores[k] = output[k];

@@ -62,7 +62,8 @@ static void put_detail(void)
 {
     const char *detail = tfc_backend_error();
     if (detail[0] != '\0') {
-        put_text("detail", detail);
+        tfc_frame_put_field(&reply, "detail");
+        tfc_frame_put_escaped(&reply, (const uint8_t *)detail, strlen(detail));
     }
 }
 
