@@ -191,6 +191,22 @@ def _run(command: list[str], what: str, cwd: Path, log: Callable[[str], None] | 
         raise TfcompressError(f"{what} failed ({command[0]}, exit {result.returncode}):\n{output[-4000:]}")
 
 
+def measure_tflm_arena(elf: Path, profile: DeviceProfile, capacity: int, log: Callable[[str], None] | None) -> int:
+    """The arena TFLM really uses (arena_used_bytes(), from the banner) with this model and library, on
+    the emulated board: what `build` sizes the arena to, instead of an estimate."""
+    from tfcompress.device.link import DeviceError
+    from tfcompress.device.qemu import QemuBoard
+
+    if log:
+        log(f"measuring TFLM's arena on the emulated {profile.name} (a {capacity:,}-byte arena)")
+    try:
+        with QemuBoard(profile, elf) as board:
+            return board.connect(timeout=20).handshake().arena
+    except DeviceError as err:
+        raise TfcompressError(f"TFLM did not start on the emulated {profile.name} with a {capacity:,}-byte arena, "
+                              f"so its arena cannot be measured: {err}") from None
+
+
 def write_generated(staging: Path, bundle: Path, profile: DeviceProfile, manifest: dict, generated_model,
                     tflm_model) -> Path:
     """OUT/generated (the C the build compiles besides firmware/) and the bundle's copies; returns generated/."""
@@ -237,7 +253,10 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
     if backend == "tflm":
         from converters.tflm_model import generate_tflm
 
-        tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory if tflm else None, arena_bytes)
+        probe = arena_bytes
+        if arena_bytes is None and profile.emulated:  # measured below: first a roomy arena, half the free RAM
+            probe = (profile.ram.bytes - profile.stack_bytes) // 32 * 16
+        tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory if tflm else None, probe)
     if esp_idf:
         from tfcompress.device.esp_idf import build_esp_idf
 
@@ -257,8 +276,14 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
         if tflm is not None:
             configure += [f"-DTFLM_DIR={tflm.directory}", f"-DTFLM_LIB={tflm.library}"]
         _run(configure, "configuring the firmware build (cmake)", staging, log)
-        _run([tools["cmake"], "--build", tree, "--parallel", str(os.cpu_count() or 1)], "building the firmware",
-             staging, log)
+        compile_and_link = [tools["cmake"], "--build", tree, "--parallel", str(os.cpu_count() or 1)]
+        _run(compile_and_link, "building the firmware", staging, log)
+        if tflm_model is not None and arena_bytes is None and profile.emulated:
+            used = measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log)
+            tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory,
+                                       arena_bytes=(used + 16 + 15) // 16 * 16)  # TFLM's advice: used + 16
+            (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
+            _run(compile_and_link, "building the firmware with the measured arena", staging, log)
         shutil.copyfile(Path(tree) / "firmware.elf", staging / "firmware.elf")
         shutil.copyfile(Path(tree) / "firmware.map", staging / "firmware.map")
         use = memory_use(staging / "firmware.elf", profile)
