@@ -30,7 +30,8 @@ def test_builtin_model_gets_one_add_per_op_type(pooled_bundle):
     for name in kinds:
         assert generated.source.count(f"resolver.{resolver_method(name)}()") == 1
     assert "AddCustom" not in generated.source and "tfc_tflm_ops.h" not in generated.source
-    assert generated.arena_bytes == estimate_arena_bytes(1000, len(graph.tensors), len(graph.operators))
+    columns = sum(graph.tensors[op.outputs[0]].shape[-1] for op in graph.operators)
+    assert generated.arena_bytes == estimate_arena_bytes(1000, len(graph.tensors), len(graph.operators), columns)
     assert generated.arena_bytes % 16 == 0 and f"TFC_TFLM_ARENA_BYTES {generated.arena_bytes}" in generated.header
 
 
