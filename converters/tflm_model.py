@@ -31,6 +31,11 @@ ARENA_BYTES_PER_TENSOR = 48
 ARENA_BYTES_PER_OPERATOR = 160
 ARENA_BYTES_PER_OUTPUT_COLUMN = 16
 ARENA_BYTES_FIXED = 2048
+# arena_used_bytes() is what TFLM keeps after AllocateTensors; while it plans, it also holds an
+# AllocationInfo (24 bytes) and the GreedyMemoryPlanner's records (40 bytes) per buffer, tensors and
+# scratch buffers alike, in the arena's free space: room a measured arena must leave besides.
+PLANNING_BYTES_PER_BUFFER = 64
+SCRATCH_BUFFERS_PER_OPERATOR = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,14 @@ class TflmModel:
     source: str
     operator_names: tuple[str, ...]
     arena_bytes: int
+    tensors: int
+    operators: int
+
+    def arena_for(self, used_bytes: int) -> int:
+        """The arena to build with when TFLM used `used_bytes` (arena_used_bytes()) of a roomy one:
+        that, TFLM's 16 bytes of alignment slack, and the planner's working space."""
+        planning = PLANNING_BYTES_PER_BUFFER * (self.tensors + SCRATCH_BUFFERS_PER_OPERATOR * self.operators)
+        return (used_bytes + 16 + planning + 15) // 16 * 16
 
 
 def resolver_method(builtin: str) -> str:
@@ -117,4 +130,4 @@ def generate_tflm(model: bytes, activation_bytes: int, tflm_dir: Path | None = N
         '#include "tfc_tflm_model.h"', *(['#include "tfc_tflm_ops.h"'] if customs else []), "",
         f"extern \"C\" const char *const tfc_tflm_operator_names[TFC_TFLM_OPERATOR_COUNT] = {{\n{quoted}\n}};", "",
         "TfLiteStatus tfc_tflm_add_ops(TfcTflmResolver& resolver) {", *adds, "  return kTfLiteOk;", "}", ""])
-    return TflmModel(header, source, names, arena)
+    return TflmModel(header, source, names, arena, len(graph.tensors), len(graph.operators))

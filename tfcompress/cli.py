@@ -431,6 +431,15 @@ def _device_runner(firmware_dir: Path, port: str | None):
 
 
 @main.command()
+@_user_errors
+def doctor():
+    """Which tools each board and backend needs are installed, and how to get the others."""
+    from tfcompress.device.doctor import format_checks, run_checks
+
+    click.echo(format_checks(run_checks()))
+
+
+@main.command()
 @click.option("--fit", "fit_bundle", type=click.Path(path_type=Path), default=None,
               help="A converted model: build it for every board and list which it fits, with the room left.")
 @click.option("--device", "fit_devices", multiple=True, help="With --fit: only these boards (repeatable).")

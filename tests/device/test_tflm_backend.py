@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.helpers import board_tools_missing
+from tests.helpers import SHARED_DATASETS, board_tools_missing
 from tfcompress.device.build import TflmLibrary, build_firmware
 from tfcompress.device.link import DeviceError
 from tfcompress.device.profiles import DEFAULT_DEVICE
@@ -33,8 +33,8 @@ def tflm():
     return TflmLibrary.find()
 
 
-def _both_backends(bundle, tflm, tmp_path_factory):
-    out = tmp_path_factory.mktemp("tflm")
+def _both_backends(bundle, tflm, make_dir):
+    out = make_dir("tflm")
     return (build_firmware(bundle, DEFAULT_DEVICE, out / "c"),
             build_firmware(bundle, DEFAULT_DEVICE, out / "tflm", backend="tflm", tflm=tflm))
 
@@ -42,7 +42,7 @@ def _both_backends(bundle, tflm, tmp_path_factory):
 @pytest.mark.parametrize("bundle_name", ["pooled_bundle", "dkp_bundle"])
 def test_tflm_equals_the_golden_and_the_generated_c(bundle_name, request, tflm, tiny_dataset, tmp_path_factory):
     bundle = request.getfixturevalue(bundle_name)
-    c_firmware, tflm_firmware = _both_backends(bundle, tflm, tmp_path_factory)
+    c_firmware, tflm_firmware = _both_backends(bundle, tflm, tmp_path_factory.mktemp)
     texts = [*tiny_dataset.test.texts, *tiny_dataset.valid.texts]
     golden = HostRunner(tflm_firmware.tflite, WordTokenizer.load(bundle / "tokenizer.json")).run(texts)
     with DeviceRunner.start(tflm_firmware) as board:
@@ -65,3 +65,24 @@ def test_an_arena_too_small_is_reported_with_tflms_words(pooled_bundle, tflm, tm
     with pytest.raises(DeviceError, match=r"backend did not start \(status 3: AllocateTensors failed \(an arena too "
                                           r"small\? .*--arena-bytes\): .*Requested"):
         DeviceRunner.start(firmware).close()
+
+
+@pytest.mark.skipif(not SHARED_DATASETS.is_dir(), reason="shared datasets not checked out beside the project")
+def test_tflm_with_cmsis_nn_equals_the_golden_over_a_whole_test_split(tflm, tmp_path):
+    """TFLM's CMSIS-NN kernels on the board against TFLM's reference kernels on the desktop (the golden)
+    and the generated C, over every CLINC150 test utterance."""
+    from converters.bundle import convert_model
+    from tfcompress.data import load_dataset
+    from tfcompress.training import TrainOptions, train_classifier
+
+    dataset = load_dataset("clinc150", SHARED_DATASETS)
+    trained = train_classifier(dataset, TrainOptions(embedding_dim=16, head_units=32, epochs=1), verbose=0)
+    convert_model(trained, dataset, tmp_path / "bundle", calibration_samples=100)
+    c_firmware, tflm_firmware = _both_backends(tmp_path / "bundle", tflm, lambda name: tmp_path / name)
+    texts = list(dataset.test.texts)
+    golden = HostRunner(tflm_firmware.tflite, trained.tokenizer)
+    assert golden.name == "tflm"
+    expected = golden.run(texts).scores
+    for firmware in (tflm_firmware, c_firmware):
+        with DeviceRunner.start(firmware) as board:
+            assert np.array_equal(board.run(texts).scores, expected), firmware.info["backend"]

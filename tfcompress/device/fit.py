@@ -69,6 +69,6 @@ def format_fit(rows: list[BoardFit]) -> str:
         if r.flash is None:
             lines.append(f"{r.device:<20}{fits:<6}{r.note}")
             continue
-        lines.append(f"{r.device:<20}{fits:<6}{r.flash:>11,} / {r.flash_capacity:>10,}"
-                     f"{r.flash_capacity - r.flash:>11,}{r.ram:>11,} / {r.ram_capacity:>10,}{r.ram_capacity - r.ram:>11,}")
+        lines.append(f"{r.device:<20}{fits:<6}{r.flash:>11,} / {r.flash_capacity:>10,}{r.flash_capacity - r.flash:>11,}"
+                     f"{r.ram:>11,} / {r.ram_capacity:>10,}{r.ram_capacity - r.ram:>11,}")
     return "\n".join(lines)
