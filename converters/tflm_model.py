@@ -24,7 +24,8 @@ RESOLVER_HEADER = "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 
 # TFLM's allocator costs beyond the planned activations, on a 32-bit core: a TfLiteEvalTensor and
 # its allocation record per tensor, a node, its registration and op data per operator, per-column
-# multipliers (8 bytes a part, two parts at most) per output column, and the allocator's fixed part.
+# multipliers (8 bytes a part, two parts at most) per output column of the ops that keep them (fully
+# connected and the TFC_ ops), and the allocator's fixed part.
 # Only boards that cannot be emulated use this estimate: on an emulated board `build` measures the
 # arena (docs/tflm.md compares the two).
 ARENA_BYTES_PER_TENSOR = 48
@@ -107,8 +108,8 @@ def generate_tflm(model: bytes, activation_bytes: int, tflm_dir: Path | None = N
                                       f"MicroMutableOpResolver::{method}: build with --backend c or a newer TFLM")
             builtins[op.name] = method
     names = tuple(op.name for op in graph.operators)
-    columns = sum(graph.tensors[op.outputs[0]].shape[-1] for op in graph.operators
-                  if op.outputs and graph.tensors[op.outputs[0]].shape)
+    columns = sum(graph.tensors[op.outputs[0]].shape[-1] for op in graph.operators  # ops with per-column data
+                  if (op.custom or op.name == "FULLY_CONNECTED") and graph.tensors[op.outputs[0]].shape)
     arena = arena_bytes if arena_bytes is not None else estimate_arena_bytes(
         activation_bytes, len(graph.tensors), len(graph.operators), columns)
     kinds = len(builtins) + len(customs)

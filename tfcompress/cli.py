@@ -443,17 +443,24 @@ def doctor():
 @click.option("--fit", "fit_bundle", type=click.Path(path_type=Path), default=None,
               help="A converted model: build it for every board and list which it fits, with the room left.")
 @click.option("--device", "fit_devices", multiple=True, help="With --fit: only these boards (repeatable).")
+@click.option("--backend", type=click.Choice(["c", "tflm"]), default="c", show_default=True,
+              help="With --fit: the backend to build (tflm: with $TFLM_DIR and $TFLM_LIB, docs/tflm.md).")
 @click.option("--json", "as_json", is_flag=True, help="With --fit: print the rows as JSON.")
 @_user_errors
-def devices(fit_bundle, fit_devices, as_json):
+def devices(fit_bundle, fit_devices, backend, as_json):
     """The boards tfcompress builds for, with their key figures (devices/*.json)."""
     from tfcompress.device.profiles import all_profiles, load_profile
 
+    if fit_bundle is None and (fit_devices or as_json or backend != "c"):
+        raise click.UsageError("--device, --backend and --json go with --fit BUNDLE")
     if fit_bundle is not None:
+        from tfcompress.device.build import TflmLibrary
         from tfcompress.device.fit import fit_boards, format_fit
 
         profiles = [load_profile(name) for name in fit_devices] or None
-        rows = fit_boards(fit_bundle, profiles, progress=lambda name: click.echo(f"building for {name} ...", err=True))
+        tflm = TflmLibrary.find() if backend == "tflm" else None
+        rows = fit_boards(fit_bundle, profiles, backend=backend, tflm=tflm,
+                          progress=lambda name: click.echo(f"building for {name} ...", err=True))
         click.echo(json.dumps([r.as_dict() for r in rows], indent=2) if as_json else format_fit(rows))
         return
     click.echo(f"{'device':<18}{'core':<12}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")

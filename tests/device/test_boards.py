@@ -263,7 +263,8 @@ def test_esp32_build_writes_the_project_and_says_how_to_build_it(dkp_bundle, tmp
     assert "include($ENV{IDF_PATH}/tools/cmake/project.cmake)" in top and "project(tfcompress_firmware)" in top
     main_cmake = (project / "main" / "CMakeLists.txt").read_text()
     assert "idf_component_register(SRCS ${sources} INCLUDE_DIRS ${includes})" in main_cmake
-    assert "espressif/esp-tflite-micro:" in (project / "main" / "idf_component.yml").read_text()
+    manifest = (project / "main" / "idf_component.yml").read_text()
+    assert "idf:" in manifest and "espressif/esp-tflite-micro:" not in manifest  # the c backend needs no TFLM
     settings = (project / "main" / "tfc_settings.cmake").read_text()
     assert "set(TFC_BACKEND c)" in settings and "set(TFC_UART_DRIVER idf_uart)" in settings
     assert "${CMAKE_CURRENT_LIST_DIR}/../../generated" in settings
@@ -348,3 +349,15 @@ def test_esptool_command_line(idf_built):
         "0x0", str(build / "bootloader/bootloader.bin"), "0x8000", str(build / "partition_table/partition-table.bin"),
         "0x10000", str(build / "tfcompress_firmware.bin")]
     assert esptool_command(firmware, "COM3", baud=115200)[5:9] == ["--port", "COM3", "--baud", "115200"]
+
+
+def test_esp32_tflm_project_takes_tflm_from_the_component_registry(dkp_bundle, tmp_path, no_idf):
+    from tfcompress.device.esp_idf import EspIdfMissing
+
+    with pytest.raises(EspIdfMissing):
+        build_firmware(dkp_bundle, "esp32-s3-devkitc", tmp_path / "fw", backend="tflm")
+    project = tmp_path / "fw" / "project"
+    assert "espressif/esp-tflite-micro:" in (project / "main" / "idf_component.yml").read_text()
+    assert "set(TFC_BACKEND tflm)" in (project / "main" / "tfc_settings.cmake").read_text()
+    generated = (tmp_path / "fw" / "generated" / "tfc_tflm_model.cc").read_text()
+    assert 'resolver.AddCustom("TFC_DKP_FULLY_CONNECTED", Register_TFC_DKP_FULLY_CONNECTED())' in generated

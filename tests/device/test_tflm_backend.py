@@ -48,6 +48,7 @@ def test_tflm_equals_the_golden_and_the_generated_c(bundle_name, request, tflm, 
     with DeviceRunner.start(tflm_firmware) as board:
         assert (board.banner.backend, board.banner.dsp) == ("tflm", 1)
         assert 0 < board.banner.arena <= tflm_firmware.info["arena_bytes"]
+        assert (board.banner.flash, board.banner.ram) == (tflm_firmware.info["flash"], tflm_firmware.info["ram"])
         on_tflm = board.run(texts)
         tflm_layers = board.layer_names
     with DeviceRunner.start(c_firmware) as board:

@@ -170,7 +170,7 @@ def build_info_header(profile: DeviceProfile, model_sha256: str) -> str:
     return "\n".join([*lines, "", "#endif", ""])
 
 
-def _read_bundle(bundle: Path) -> tuple[dict, bytes]:
+def read_bundle(bundle: Path) -> tuple[dict, bytes]:
     manifest_path = bundle / "manifest.json"
     if not manifest_path.is_file():
         raise ModelFileError(bundle, "not a firmware bundle: no manifest.json (make one with `tfcompress convert`)")
@@ -198,6 +198,11 @@ def _run(command: list[str], what: str, cwd: Path, log: Callable[[str], None] | 
         raise TfcompressError(f"{what} did not finish within 15 minutes: {' '.join(command)}") from None
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()
+        if "uses VFP register arguments" in output:
+            raise TfcompressError(f"{what} failed: the firmware and the libraries it links disagree on the float "
+                                  "ABI (VFP register arguments): a TFLM library built for another core? Build "
+                                  "TFLM with the TARGET_ARCH of this board's core (docs/tflm.md).\n"
+                                  + "\n".join(output.splitlines()[-5:]))
         overflow = re.findall(r"region `(\w+)' overflowed by (\d+) bytes", output)
         if overflow:
             raise FitError("the firmware does not fit the board: " + "; ".join(
@@ -205,20 +210,21 @@ def _run(command: list[str], what: str, cwd: Path, log: Callable[[str], None] | 
         raise TfcompressError(f"{what} failed ({command[0]}, exit {result.returncode}):\n{output[-4000:]}")
 
 
-def measure_tflm_arena(elf: Path, profile: DeviceProfile, capacity: int, log: Callable[[str], None] | None) -> int:
+def measure_tflm_arena(elf: Path, profile: DeviceProfile, capacity: int, log: Callable[[str], None] | None,
+                       what: str = "measuring TFLM's arena") -> int:
     """The arena TFLM really uses (arena_used_bytes(), from the banner) with this model and library, on
     the emulated board: what `build` sizes the arena to, instead of an estimate."""
     from tfcompress.device.link import DeviceError
     from tfcompress.device.qemu import QemuBoard
 
     if log:
-        log(f"measuring TFLM's arena on the emulated {profile.name} (a {capacity:,}-byte arena)")
+        log(f"{what} on the emulated {profile.name} (a {capacity:,}-byte arena)")
     try:
         with QemuBoard(profile, elf) as board:
             return board.connect(timeout=20).handshake().arena
     except DeviceError as err:
-        raise TfcompressError(f"TFLM did not start on the emulated {profile.name} with a {capacity:,}-byte arena, "
-                              f"so its arena cannot be measured: {err}") from None
+        raise TfcompressError(f"{what}: TFLM did not start on the emulated {profile.name} with a {capacity:,}-byte "
+                              f"arena: {err}") from None
 
 
 def write_generated(staging: Path, bundle: Path, profile: DeviceProfile, manifest: dict, generated_model,
@@ -259,9 +265,13 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
     tools = {} if esp_idf else check_tools(profile)
     if backend == "tflm" and tflm is None and not esp_idf:  # ESP-IDF's TFLM: the esp-tflite-micro component
         tflm = TflmLibrary.find()
+    if backend == "tflm" and profile.port == "riscv":
+        raise TfcompressError(f"{profile.name}: the TFLM backend is not built for the riscv port (Debian's "
+                              "riscv64-unknown-elf toolchain has no C++ runtime); ESP32-C3/C6 boards run TFLM "
+                              "through ESP-IDF's esp-tflite-micro (docs/boards.md), or build with --backend c")
     if backend == "tflm" and profile.port == "cortex_m":
         check_cxx_runtime()
-    manifest, model = _read_bundle(bundle)
+    manifest, model = read_bundle(bundle)
     from converters.generated_c import generate_c
 
     generated_model = generate_c(model)
@@ -293,14 +303,22 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
             configure += [f"-DTFLM_DIR={tflm.directory}", f"-DTFLM_LIB={tflm.library}"]
         _run(configure, "configuring the firmware build (cmake)", staging, log)
         compile_and_link = [tools["cmake"], "--build", tree, "--parallel", str(os.cpu_count() or 1)]
-        _run(compile_and_link, "building the firmware", staging, log)
+        try:
+            _run(compile_and_link, "building the firmware", staging, log)
+        except FitError as err:
+            if tflm_model is not None and arena_bytes is None and not profile.emulated:
+                raise FitError(f"{err} (with TFLM's arena estimated at {tflm_model.arena_bytes:,} bytes: the banner "
+                               "of a build on an emulated board with the same core reports what TFLM uses; build "
+                               "with --arena-bytes N)") from None
+            raise
         if tflm_model is not None and arena_bytes is None and profile.emulated:
             used = measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log)
             tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory,
                                        arena_bytes=tflm_model.arena_for(used))
             (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
             _run(compile_and_link, "building the firmware with the measured arena", staging, log)
-            measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log)  # it starts
+            measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log,
+                               "checking that TFLM starts with the measured arena")
         shutil.copyfile(Path(tree) / "firmware.elf", staging / "firmware.elf")
         shutil.copyfile(Path(tree) / "firmware.map", staging / "firmware.map")
         use = memory_use(staging / "firmware.elf", profile)

@@ -76,7 +76,8 @@ def memory_use(elf_path: str | Path, profile: DeviceProfile) -> MemoryUse:
     """The ELF's flash and RAM use on `profile`'s board, refused with the numbers (FitError) when a
     section lies outside the board's flash and RAM or the image does not fit them."""
     sections = read_sections(elf_path, profile.port)
-    ram = 0
+    in_ram = []  # (start, end) of each section in RAM but the stack
+    stack = 0
     stored = []  # (start, end) of each section's bytes in flash
     for s in sections:
         if s.in_file:
@@ -86,9 +87,13 @@ def memory_use(elf_path: str | Path, profile: DeviceProfile) -> MemoryUse:
         if s.address != s.load_address or not s.in_file:
             if not _inside(profile.ram, s.address, s.bytes):
                 raise FitError(_outside(elf_path, s, s.address, profile))
-            ram += s.bytes
-    # the image's span, alignment padding between sections included, as the board's linker symbols count it
+            if s.name == ".stack":  # the stack counts its size, as the ports' figure does
+                stack += s.bytes
+            else:
+                in_ram.append((s.address, s.address + s.bytes))
+    # the image's spans, alignment padding between sections included, as the board's linker symbols count them
     flash = max(end for _, end in stored) - min(start for start, _ in stored) if stored else 0
+    ram = stack + (max(end for _, end in in_ram) - min(start for start, _ in in_ram) if in_ram else 0)
     for what, used, region in (("flash", flash, profile.flash), ("RAM", ram, profile.ram)):
         if used > region.bytes:
             raise FitError(f"{elf_path}: needs {used:,} bytes of {what}, {used - region.bytes:,} more than "

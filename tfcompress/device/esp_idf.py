@@ -18,8 +18,8 @@ ESP-IDF and build it; `tfcompress flash` then takes the folder once idf.py has b
 
 from __future__ import annotations
 
+import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Callable
 
@@ -79,6 +79,9 @@ def write_project(firmware_dir: Path, profile: DeviceProfile, backend: str) -> P
     for name in TEMPLATE:
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PORT_DIR / name, project / name)
+    if backend == "c":  # no TFLM to fetch or compile: the manifest keeps only ESP-IDF itself
+        manifest = project / "main" / "idf_component.yml"
+        manifest.write_text(re.sub(r"\n  espressif/esp-tflite-micro:\n    version: [^\n]*", "", manifest.read_text()))
     with open(project / "sdkconfig.defaults", "a", encoding="utf-8") as defaults:
         defaults.write("\n".join(sdkconfig_lines(profile)))
     (project / "main" / "tfc_settings.cmake").write_text(settings_cmake(profile, backend))
@@ -123,14 +126,11 @@ def build_project(firmware, log: Callable[[str], None] | None = None):
 def _run(command: list[str], log: Callable[[str], None] | None) -> None:
     if log:
         log("$ " + " ".join(command))
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=IDF_TIMEOUT,
-                                stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise TfcompressError(f"{' '.join(command)} did not finish within {IDF_TIMEOUT // 60} minutes") from None
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()
-        raise TfcompressError(f"{' '.join(command)} failed (exit {result.returncode}):\n{output[-4000:]}")
+    from tfcompress.device.flashing import run_tool
+
+    status, output = run_tool(command, IDF_TIMEOUT, log, error=TfcompressError)  # its output as it comes
+    if status != 0:
+        raise TfcompressError(f"{' '.join(command)} failed (exit {status}):\n{output[-4000:]}")
 
 
 def build_outputs(firmware_dir: Path) -> dict:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from tfcompress.device.build import ToolMissing, build_firmware
+from tfcompress.device.build import ToolMissing, build_firmware, read_bundle
 from tfcompress.device.elf import FitError
 from tfcompress.device.profiles import DeviceProfile, all_profiles
 from tfcompress.errors import TfcompressError
@@ -35,6 +35,9 @@ class BoardFit:
 def fit_boards(bundle: str | Path, profiles: list[DeviceProfile] | None = None, backend: str = "c", tflm=None,
                progress: Callable[[str], None] | None = None) -> list[BoardFit]:
     """Builds `bundle` for every board (default: all profiles) and says whether and how it fits."""
+    from tfcompress.device.esp_idf import EspIdfMissing
+
+    read_bundle(Path(bundle))  # a bad bundle is one error, not one per board
     rows = []
     for profile in profiles if profiles is not None else all_profiles():
         if progress:
@@ -48,6 +51,10 @@ def fit_boards(bundle: str | Path, profiles: list[DeviceProfile] | None = None, 
                 continue
             except ToolMissing as err:
                 rows.append(BoardFit(profile.name, None, ram=None, fits=None, note=f"not checked: {err}", **capacity))
+                continue
+            except EspIdfMissing:
+                rows.append(BoardFit(profile.name, None, ram=None, fits=None, **capacity,
+                                     note="not checked: needs ESP-IDF's idf.py (docs/boards.md)"))
                 continue
             except TfcompressError as err:  # the whole error is `build`'s to show; here its first line
                 first = str(err).splitlines()[0][:160]

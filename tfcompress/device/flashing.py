@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -194,12 +195,15 @@ def flash_esptool(firmware, port: str, baud: int | None = None, python: str | No
 
 # -- running a tool -----------------------------------------------------------------------------
 
-def run_tool(command: list[str], timeout: float, log: Callable[[str], None] | None = None) -> tuple[int, str]:
+def run_tool(command: list[str], timeout: float, log: Callable[[str], None] | None = None,
+             error: type[TfcompressError] = FlashError) -> tuple[int, str]:
     """Runs `command`, passing its output lines to `log` as they come; returns (exit status, output).
-    Killed, with a FlashError, past `timeout` seconds."""
+    Past `timeout` seconds it is killed, with every process it started (its own session), and
+    `error` raised."""
     try:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
+                                   stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1,
+                                   start_new_session=True)
     except FileNotFoundError:
         raise FlashToolMissing(f"{command[0]}: no such program") from None
     lines: list[str] = []
@@ -217,16 +221,23 @@ def run_tool(command: list[str], timeout: float, log: Callable[[str], None] | No
     try:
         status = process.wait(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        raise FlashError(f"{command[2] if command[1:2] == ['-m'] else command[0]} did not finish within "
-                         f"{timeout:g} s and was stopped: {' '.join(command)}") from None
+        _kill_session(process)
+        raise error(f"{command[2] if command[1:2] == ['-m'] else command[0]} did not finish within "
+                    f"{timeout:g} s and was stopped: {' '.join(command)}") from None
     except BaseException:
-        process.kill()
-        process.wait()
+        _kill_session(process)
         raise
     reader.join(timeout=5)
     return status, "\n".join(lines)
+
+
+def _kill_session(process: subprocess.Popen) -> None:
+    """Kills the tool and whatever it started (idf.py's ninja and compilers, say), then reaps it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def _last_error(output: str) -> str:

@@ -61,13 +61,16 @@ tflite::MicroInterpreter* interpreter = nullptr;
 char tflm_message[160];
 char failure[240];
 
-void Copy(char* to, size_t size, size_t at, const char* text) {
+// Appends `text` to the string `to` (of `size` bytes), cut to fit, line breaks as spaces.
+void Append(char* to, size_t size, const char* text) {
+  size_t at = 0;
+  while (at + 1 < size && to[at] != '\0') ++at;
   for (; *text != '\0' && at + 1 < size; ++text, ++at) to[at] = (*text == '\n' || *text == '\r') ? ' ' : *text;
   to[at] = '\0';
 }
 
 void RememberLog(const char* message) {
-  if (tflm_message[0] == '\0') Copy(tflm_message, sizeof(tflm_message), 0, message);
+  if (tflm_message[0] == '\0') Append(tflm_message, sizeof(tflm_message), message);
 }
 
 // Init statuses (the banner's `error`): which check failed.
@@ -81,12 +84,11 @@ enum InitStatus : int32_t {
 };
 
 int32_t Fail(InitStatus status, const char* what) {
-  Copy(failure, sizeof(failure), 0, what);
+  failure[0] = '\0';
+  Append(failure, sizeof(failure), what);
   if (tflm_message[0] != '\0') {
-    size_t at = 0;
-    while (failure[at] != '\0') ++at;
-    Copy(failure, sizeof(failure), at, ": ");
-    Copy(failure, sizeof(failure), at + 2, tflm_message);
+    Append(failure, sizeof(failure), ": ");
+    Append(failure, sizeof(failure), tflm_message);
   }
   return status;
 }

@@ -1,4 +1,4 @@
-/* nRF52 UART0, the legacy (non-DMA) UART at 0x40002000, polled. tfc_uart_init starts the 64 MHz
+/* nRF52 UART0, the legacy (non-DMA) UART at 0x40002000, polled. tfc_uart_init starts the 32 MHz
    crystal oscillator (HFXO: the UART's baud rate is then crystal-accurate), sets the pins
    (uart.tx_pin, uart.rx_pin: 0-31 on P0, 32-47 on P1) and 8N1 without flow control. Register
    offsets: the nRF52840 Product Specification, sections UART, GPIO and CLOCK. */
@@ -46,13 +46,13 @@ void tfc_uart_init(void)
     while (TFC_REG(CLOCK_EVENTS_HFCLKSTARTED) == 0) {
     }
     TFC_REG(GPIO_OUTSET(TFC_UART_TX_PIN)) = 1u << (TFC_UART_TX_PIN % 32u); /* TXD idles high */
-    TFC_REG(GPIO_PIN_CNF(TFC_UART_TX_PIN)) = 1u;                            /* output, input buffer off */
+    TFC_REG(GPIO_PIN_CNF(TFC_UART_TX_PIN)) = 3u;                            /* output (DIR), input buffer off (INPUT) */
     TFC_REG(GPIO_PIN_CNF(TFC_UART_RX_PIN)) = 0u;                            /* input, no pull */
 #ifdef TFC_UART_RTS_PIN
     /* uart.rts_pin: held low (ready to receive), for a USB bridge that honours flow control (the
        DK's interface MCU may); the UART itself runs without it */
     TFC_REG(GPIO_OUTCLR(TFC_UART_RTS_PIN)) = 1u << (TFC_UART_RTS_PIN % 32u);
-    TFC_REG(GPIO_PIN_CNF(TFC_UART_RTS_PIN)) = 1u;
+    TFC_REG(GPIO_PIN_CNF(TFC_UART_RTS_PIN)) = 3u; /* output, input buffer off */
 #endif
     TFC_REG(UART_ENABLE) = 0;
     TFC_REG(UART_PSEL_TXD) = TFC_UART_TX_PIN; /* pin and port in bits 0-5, CONNECT (bit 31) 0 */
