@@ -1,5 +1,6 @@
 /* The Cortex-M port: UART through the board's driver, the counter (DWT cycles on a real core,
-   SysTick where there is no DWT, as on QEMU) and memory figures from the linker script. */
+   SysTick where there is no DWT, as on QEMU) and the fault report; serial I/O and memory figures
+   are the bare-metal ports' (ports/bare_metal). */
 #include "tfc_port.h"
 
 #include <errno.h>
@@ -8,10 +9,6 @@
 #include "cortex_m.h"
 #include "tfc_build_info.h"
 #include "tfc_protocol.h"
-
-extern uint32_t __flash_start[], __flash_end[], __ram_start[], __static_end[], __stack_limit[], __stack_top[];
-
-#define STACK_PAINT 0xA5A5A5A5u
 
 #if defined(TFC_COUNTER_DWT)
 const uint32_t tfc_port_counter_mask = 0xFFFFFFFFu;
@@ -48,57 +45,13 @@ uint32_t tfc_port_counter(void)
 #endif
 }
 
-int tfc_port_read_byte(void)
-{
-    return tfc_uart_read_byte();
-}
-
-void tfc_port_write(const char *data, size_t length)
-{
-    for (size_t i = 0; i < length; ++i) {
-        tfc_uart_write_byte((uint8_t)data[i]);
-    }
-}
-
-size_t tfc_port_flash_used(void)
-{
-    return (size_t)((char *)__flash_end - (char *)__flash_start);
-}
-
-size_t tfc_port_ram_used(void)
-{
-    return (size_t)((char *)__static_end - (char *)__ram_start) +
-           (size_t)((char *)__stack_top - (char *)__stack_limit);
-}
-
-void tfc_cortex_m_paint_stack(void)
-{
-    uint32_t *sp;
-    __asm volatile("mov %0, sp" : "=r"(sp));
-    for (volatile uint32_t *p = __stack_limit; p < sp - 16; ++p) { /* 64 bytes below sp stay live */
-        *p = STACK_PAINT;
-    }
-}
-
-size_t tfc_port_stack_used(void)
-{
-    const uint32_t *p = __stack_limit;
-    while (p < __stack_top && *p == STACK_PAINT) {
-        ++p;
-    }
-    return (size_t)((const char *)__stack_top - (const char *)p);
-}
-
 void tfc_cortex_m_fault(const char *what)
 {
     tfc_frame_writer w;
     tfc_frame_begin(&w, "ERR", 0);
     tfc_frame_put_field(&w, "code");
     tfc_frame_put(&w, what);
-    const size_t n = tfc_frame_finish(&w);
-    for (size_t i = 0; i < n; ++i) {
-        tfc_uart_write_byte((uint8_t)w.text[i]);
-    }
+    tfc_bare_metal_send(&w);
     for (;;) {
     }
 }

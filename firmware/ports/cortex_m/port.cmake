@@ -16,7 +16,8 @@ configure_file(${port_dir}/linker.ld.in ${CMAKE_BINARY_DIR}/firmware.ld @ONLY)
 
 target_sources(firmware PRIVATE ${port_dir}/startup.c ${port_dir}/port.c ${port_dir}/main.c
                ${port_dir}/uart_${TFC_UART_DRIVER}.c)
-target_include_directories(firmware PRIVATE ${port_dir})
+target_sources(firmware PRIVATE ${port_dir}/../bare_metal/bare_metal.c)
+target_include_directories(firmware PRIVATE ${port_dir} ${port_dir}/../bare_metal)
 string(TOUPPER ${TFC_COUNTER} counter)
 target_compile_definitions(firmware PRIVATE TFC_COUNTER_${counter})
 target_compile_options(firmware PRIVATE ${TFC_CPU_FLAGS} -ffunction-sections -fdata-sections)

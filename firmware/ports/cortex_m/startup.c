@@ -43,7 +43,9 @@ void Reset_Handler(void)
     TFC_REG(TFC_SCB_CPACR) |= 0xFu << 20; /* CP10 and CP11: full access to the FPU */
     __asm volatile("dsb\n\tisb" ::: "memory");
 #endif
-    tfc_cortex_m_paint_stack();
+    uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    tfc_bare_metal_paint_stack(sp);
     for (void (**constructor)(void) = __init_array_start; constructor < __init_array_end; ++constructor) {
         (*constructor)();
     }

@@ -1,15 +1,11 @@
 /* The RISC-V port: UART through the board's driver, the counter (minstret: instructions retired;
-   on QEMU with -icount it reads the virtual clock, one instruction per ns) and memory figures
-   from the linker script. */
+   on QEMU with -icount it reads the virtual clock, one instruction per ns) and the fault report;
+   serial I/O and memory figures are the bare-metal ports' (ports/bare_metal). */
 #include "tfc_port.h"
 
 #include "riscv.h"
 #include "tfc_build_info.h"
 #include "tfc_protocol.h"
-
-extern uint32_t __flash_start[], __flash_end[], __ram_start[], __static_end[], __stack_limit[], __stack_top[];
-
-#define STACK_PAINT 0xA5A5A5A5u
 
 #if !defined(TFC_COUNTER_MINSTRET)
 #error "define TFC_COUNTER_MINSTRET (the device profile's counter.kind)"
@@ -27,47 +23,6 @@ void tfc_port_init(void)
 uint32_t tfc_port_counter(void)
 {
     return TFC_CSR_READ(minstret);
-}
-
-int tfc_port_read_byte(void)
-{
-    return tfc_uart_read_byte();
-}
-
-void tfc_port_write(const char *data, size_t length)
-{
-    for (size_t i = 0; i < length; ++i) {
-        tfc_uart_write_byte((uint8_t)data[i]);
-    }
-}
-
-size_t tfc_port_flash_used(void)
-{
-    return (size_t)((char *)__flash_end - (char *)__flash_start);
-}
-
-size_t tfc_port_ram_used(void)
-{
-    return (size_t)((char *)__static_end - (char *)__ram_start) +
-           (size_t)((char *)__stack_top - (char *)__stack_limit);
-}
-
-void tfc_riscv_paint_stack(void)
-{
-    uint32_t *sp;
-    __asm__ volatile("mv %0, sp" : "=r"(sp));
-    for (volatile uint32_t *p = __stack_limit; p < sp - 16; ++p) { /* 64 bytes below sp stay live */
-        *p = STACK_PAINT;
-    }
-}
-
-size_t tfc_port_stack_used(void)
-{
-    const uint32_t *p = __stack_limit;
-    while (p < __stack_top && *p == STACK_PAINT) {
-        ++p;
-    }
-    return (size_t)((const char *)__stack_top - (const char *)p);
 }
 
 static void put_hex(tfc_frame_writer *w, const char *key, uint32_t value)
@@ -91,10 +46,7 @@ void tfc_riscv_fault(const char *what, uint32_t cause, uint32_t pc, uint32_t tva
     tfc_frame_put_u64(&w, cause);
     put_hex(&w, "pc", pc);    /* mepc */
     put_hex(&w, "tval", tval); /* mtval: the faulting address or instruction */
-    const size_t n = tfc_frame_finish(&w);
-    for (size_t i = 0; i < n; ++i) {
-        tfc_uart_write_byte((uint8_t)w.text[i]);
-    }
+    tfc_bare_metal_send(&w);
     for (;;) {
         __asm__ volatile("wfi");
     }

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "bare_metal.h"
+
 #define TFC_REG8(address) (*(volatile uint8_t *)(address))
 #define TFC_REG32(address) (*(volatile uint32_t *)(address))
 
@@ -17,14 +19,6 @@
 #define TFC_CSR_SET(name, bits) __asm__ volatile("csrs " #name ", %0" ::"r"((uint32_t)(bits)) : "memory")
 
 #define TFC_MIE_MEIE (1u << 11) /* machine external interrupt enable (mie) */
-
-/* The UART driver of the board (uart_*.c, chosen by the device profile). */
-void tfc_uart_init(void);
-int tfc_uart_read_byte(void);
-void tfc_uart_write_byte(uint8_t byte);
-
-/* Fills the unused stack with a pattern, for tfc_port_stack_used. */
-void tfc_riscv_paint_stack(void);
 
 /* Sends "$ERR 0 code=<what> cause=<mcause> pc=<mepc> tval=<mtval>" and stops: the host sees it
    instead of a silent board. */

@@ -42,7 +42,9 @@ void tfc_riscv_reset(void)
 {
     memcpy(__data_start, __data_load, (size_t)((char *)__data_end - (char *)__data_start));
     memset(__bss_start, 0, (size_t)((char *)__bss_end - (char *)__bss_start));
-    tfc_riscv_paint_stack();
+    uint32_t *sp;
+    __asm__ volatile("mv %0, sp" : "=r"(sp));
+    tfc_bare_metal_paint_stack(sp);
     main();
     for (;;) {
     }
