@@ -463,11 +463,11 @@ def devices(fit_bundle, fit_devices, backend, as_json):
                           progress=lambda name: click.echo(f"building for {name} ...", err=True))
         click.echo(json.dumps([r.as_dict() for r in rows], indent=2) if as_json else format_fit(rows))
         return
-    click.echo(f"{'device':<18}{'core':<12}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")
+    click.echo(f"{'device':<19}{'core':<14}{'clock':>9}{'flash':>10}{'RAM':>10}  {'DSP':<5}{'counts':<14}runs on")
     for p in all_profiles():
         run = f"QEMU {p.run['machine']}" if p.emulated else \
             f"board: {p.flasher['tool']} {p.flasher.get('target') or p.flasher.get('chip')}"
-        click.echo(f"{p.name:<18}{p.core:<12}{p.clock_hz / 1e6:>6g} MHz{p.flash.bytes // 1024:>7,} KB"
+        click.echo(f"{p.name:<19}{p.core:<14}{p.clock_hz / 1e6:>6g} MHz{p.flash.bytes // 1024:>7,} KB"
                    f"{p.ram.bytes // 1024:>7,} KB  {'yes' if p.dsp else 'no':<5}{p.counter_unit:<14}{run}")
 
 
