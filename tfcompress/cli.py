@@ -673,6 +673,70 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
                                    f"utterances: {report['error']}")
 
 
+@main.command()
+@click.argument("firmware_dir", type=click.Path(path_type=Path))
+@port_option
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
+              help="The trained (or compressed) model the firmware was converted from: adds the float stage.")
+@click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
+@data_dir_option
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N utterances.")
+@click.option("--min-exact-match", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Share of utterances whose int8 outputs on the device must equal the golden's.")
+@click.option("--max-accuracy-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
+              help="Accuracy points the int8 golden may lose against the float model.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Write regress.json and junit.xml (one test case per threshold) here.")
+@_user_errors
+def regress(firmware_dir, port, model_dir, dataset_spec, data_dir, split, limit, min_exact_match,
+            max_accuracy_drop, out_dir):
+    """A split through the float model, the desktop golden and the board, compared pairwise against
+    thresholds; exits 1 when one is broken. (Issue 11: the HTML report comes next.)"""
+    import numpy as np
+
+    from tfcompress import fileio
+    from tfcompress.data import load_dataset
+    from tfcompress.evaluation import dataset_split
+    from tfcompress.regression import Thresholds, checks_of, format_regress, junit_xml
+    from tfcompress.regression import regress as run_regress
+    from tfcompress.runners import HostRunner
+    from tfcompress.tokenizer import WordTokenizer
+
+    firmware, device = _device_runner(firmware_dir, port)
+    with device:
+        manifest, labels = firmware.manifest, firmware.labels
+        source = manifest["source"]
+        dataset = load_dataset(dataset_spec or source.get("dataset_spec") or source["dataset"], data_dir)
+        data = dataset_split(dataset, split)
+        texts, expected = list(data.texts), np.asarray(dataset.label_ids(data, labels))
+        if limit:
+            texts, expected = texts[:limit], expected[:limit]
+        float_scores = None
+        if model_dir is not None:
+            from tfcompress.artifacts import TrainedModel
+
+            trained = TrainedModel.load(model_dir)
+            if tuple(trained.labels) != tuple(labels):
+                raise TfcompressError(f"{model_dir}: its labels differ from the firmware's ({firmware_dir})")
+            float_scores = trained.model.predict(trained.tokenizer.encode_batch(texts), batch_size=256, verbose=0)
+        golden = HostRunner(firmware.tflite, WordTokenizer.load(firmware.directory / "tokenizer.json"))
+        with click.progressbar(length=2 * len(texts), label=f"golden and {device.name}: {dataset.name} {split}",
+                               file=sys.stderr, show_pos=True) as bar:
+            report = run_regress(texts, expected, labels, golden, device, float_scores,
+                                 Thresholds(min_exact_match, max_accuracy_drop), progress=bar.update)
+    report.update({"dataset": dataset.name, "split": split, "model_sha256": manifest["model"]["sha256"]})
+    click.echo(format_regress(report))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fileio.write_json(out_dir / "regress.json", report)
+        (out_dir / "junit.xml").write_text(junit_xml(checks_of(report)))
+        click.echo(f"wrote {out_dir / 'regress.json'} and {out_dir / 'junit.xml'}")
+    failed = [c.message for c in checks_of(report) if not c.passed]
+    if failed:
+        raise click.ClickException("; ".join(failed))
+
+
 @main.command("write-demo-data")
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace train/valid/test files already in OUT_DIR.")
