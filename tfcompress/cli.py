@@ -733,6 +733,9 @@ def regress(firmware_dir, port, model_dir, dataset_spec, data_dir, split, limit,
         (out_dir / "junit.xml").write_text(junit_xml(checks_of(report)))
         click.echo(f"wrote {out_dir / 'regress.json'} and {out_dir / 'junit.xml'}")
     failed = [c.message for c in checks_of(report) if not c.passed]
+    if report["error"]:
+        raise click.ClickException(f"{report['error']} (the report covers the {report['examples']} utterances "
+                                   "every stage completed)")
     if failed:
         raise click.ClickException("; ".join(failed))
 

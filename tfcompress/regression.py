@@ -139,16 +139,23 @@ def regress(texts: list[str], expected: np.ndarray, labels: tuple[str, ...], gol
     with the float model's `float_scores`: the report (REPORT_FORMAT) with its checks."""
     import time
 
-    stages = [Stage("float", float_scores)] if float_scores is not None else []
-    timing, runner_names = {}, {"float": "keras"}
+    scores = {"float": float_scores} if float_scores is not None else {}
+    timing, runner_names, error = {}, {"float": "keras"}, None
     for name, runner in (("golden", golden), ("device", device)):
         if runner is None:
             continue
         runner_names[name] = runner.name
         started = time.monotonic()
-        stages.append(Stage(name, runner.run(texts, progress).scores))
+        scores[name], error = _run_until_stopped(runner, texts, progress)
         timing[name] = time.monotonic() - started
-    by_name = {s.name: s for s in stages}
+        if error is not None:
+            error = f"{name} ({runner.name}) stopped after {len(scores[name])} of {len(texts)} utterances: {error}"
+            break
+    # a run that stopped is compared over what every stage completed, and says so
+    completed = min(len(v) for v in scores.values()) if scores else 0
+    texts, expected = list(texts[:completed]), np.asarray(expected)[:completed]
+    stages = [Stage(name, np.asarray(v)[:completed].reshape(completed, len(labels))) for name, v in scores.items()]
+    by_name = {s.name: s for s in stages} if completed else {}
     comparisons, checks = [], []
     if "float" in by_name and "golden" in by_name:
         result = compare(by_name["float"], by_name["golden"], expected, labels, texts)
@@ -162,9 +169,9 @@ def regress(texts: list[str], expected: np.ndarray, labels: tuple[str, ...], gol
         checks.append(Check("device vs golden: exact int8 match rate", result["exact_match_rate"],
                             thresholds.min_exact_match))
     return {
-        "format": REPORT_FORMAT, "version": REPORT_VERSION, "examples": len(texts),
+        "format": REPORT_FORMAT, "version": REPORT_VERSION, "examples": len(texts), "error": error,
         "stages": {s.name: {"runner": runner_names[s.name],
-                            "accuracy": float(np.mean(s.predictions == expected)) if len(texts) else 0.0,
+                            "accuracy": float(np.mean(s.predictions == expected)) if completed else 0.0,
                             "macro_f1": macro_f1(np.asarray(expected), s.predictions, len(labels)),
                             **({"seconds": round(timing[s.name], 3),
                                 "utterances_per_second": round(len(texts) / max(timing[s.name], 1e-9), 1)}
@@ -172,8 +179,28 @@ def regress(texts: list[str], expected: np.ndarray, labels: tuple[str, ...], gol
         "comparisons": comparisons,
         "checks": [{"name": c.name, "value": c.value, "limit": c.limit, "at_least": c.at_least, "passed": c.passed}
                    for c in checks],
-        "passed": all(c.passed for c in checks),
+        "passed": error is None and all(c.passed for c in checks),
     }
+
+
+def _run_until_stopped(runner, texts: list[str], progress) -> tuple[np.ndarray, str | None]:
+    """The runner's int8 scores for `texts`, or for those it answered before a board failed or the
+    user pressed Ctrl-C, and why it stopped (None: it did not)."""
+    from tfcompress.errors import TfcompressError
+
+    rows, error = [], None
+    for text in texts:
+        try:
+            rows.append(runner.infer(text).scores)
+        except TfcompressError as err:
+            error = str(err)
+            break
+        except KeyboardInterrupt:
+            error = "interrupted (Ctrl-C)"
+            break
+        if progress is not None:
+            progress(1)
+    return (np.stack(rows) if rows else np.zeros((0, 0), np.int8)), error
 
 
 def checks_of(report: dict) -> list[Check]:
@@ -181,7 +208,7 @@ def checks_of(report: dict) -> list[Check]:
 
 
 def format_regress(report: dict) -> str:
-    lines = [f"{report['examples']:,} utterances"]
+    lines = [f"{report['examples']:,} utterances" + (f" (a partial run: {report['error']})" if report["error"] else "")]
     for name, stage in report["stages"].items():
         speed = f", {stage['utterances_per_second']:,} utterances/s" if "utterances_per_second" in stage else ""
         lines.append(f"  {name:<7} {stage['runner']:<28} accuracy {100 * stage['accuracy']:6.2f} %  "

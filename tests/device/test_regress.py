@@ -58,3 +58,32 @@ def test_regress_with_the_float_model(pooled_model, pooled_bundle, tiny_dataset_
                                                     "device vs golden: exact int8 match rate"]
     suite = ElementTree.parse(tmp_path / "r" / "junit.xml").getroot().find("testsuite")
     assert suite.get("tests") == "2"
+
+
+def test_a_board_that_dies_leaves_a_partial_report(dkp_bundle, tiny_dataset, tmp_path):
+    from tfcompress.device.runner import DeviceRunner
+    from tfcompress.regression import regress
+    from tfcompress.runners import HostRunner
+    from tfcompress.tokenizer import WordTokenizer
+
+    firmware = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "fw")
+    golden = HostRunner(firmware.tflite, WordTokenizer.load(dkp_bundle / "tokenizer.json"))
+    texts = list(tiny_dataset.test.texts)
+    expected = [tiny_dataset.labels.index(i) for i in tiny_dataset.test.intents]
+    device = DeviceRunner.start(firmware, timeout=2)
+    process = device.board.process
+    seen = []
+
+    def progress(n):  # the golden's utterances first, then the board's: kill QEMU after 3 of those
+        seen.append(n)
+        if len(seen) == len(texts) + 3:
+            process.kill()
+
+    try:
+        report = regress(texts, expected, tuple(tiny_dataset.labels), golden, device, progress=progress)
+    finally:
+        device.close()
+    assert report["examples"] == 3 and report["passed"] is False
+    assert report["error"].startswith(f"device (device:{DEFAULT_DEVICE}) stopped after 3 of {len(texts)} utterances")
+    assert report["comparisons"][0]["exact_match_rate"] == 1.0  # over what both completed
+    assert process.poll() is not None
