@@ -337,20 +337,6 @@ def test_esp32_build_runs_idf_py_set_target_then_build(idf_built):
     assert "app image 200,000 bytes of 8,388,608" in format_build(firmware)
 
 
-def test_esptool_command_line(idf_built):
-    from tfcompress.device.flashing import esptool_command
-
-    firmware, _ = idf_built
-    build = firmware.directory / "project" / "build"
-    assert esptool_command(firmware, "/dev/ttyUSB0") == [
-        sys.executable, "-m", "esptool", "--chip", "esp32s3", "--port", "/dev/ttyUSB0", "--baud", "460800",
-        "--before", "default-reset", "--after", "hard-reset", "write-flash",
-        "--flash-mode", "dio", "--flash-size", "8MB", "--flash-freq", "80m",
-        "0x0", str(build / "bootloader/bootloader.bin"), "0x8000", str(build / "partition_table/partition-table.bin"),
-        "0x10000", str(build / "tfcompress_firmware.bin")]
-    assert esptool_command(firmware, "COM3", baud=115200)[5:9] == ["--port", "COM3", "--baud", "115200"]
-
-
 def test_esp32_tflm_project_takes_tflm_from_the_component_registry(dkp_bundle, tmp_path, no_idf):
     from tfcompress.device.esp_idf import EspIdfMissing
 

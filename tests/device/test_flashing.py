@@ -123,6 +123,7 @@ def test_esptool_command_line_from_flasher_args(tmp_path):
         "--flash-mode", "dio", "--flash-size", "8MB", "--flash-freq", "80m",
         "0x0", str(build / "bootloader/bootloader.bin"), "0x8000", str(build / "partition_table/partition-table.bin"),
         "0x10000", str(build / "tfcompress_firmware.bin")]
+    assert esptool_command(firmware, "COM3", baud=115200)[5:9] == ["--port", "COM3", "--baud", "115200"]
 
 
 def test_esptool_refuses_a_build_for_another_chip_or_with_files_missing(tmp_path):
