@@ -10,6 +10,7 @@ format CI systems display.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
@@ -137,8 +138,6 @@ def regress(texts: list[str], expected: np.ndarray, labels: tuple[str, ...], gol
             float_scores: np.ndarray | None = None, thresholds: Thresholds = Thresholds(), progress=None) -> dict:
     """Runs `texts` through the golden and the device (Runners) and compares every pair that applies
     with the float model's `float_scores`: the report (REPORT_FORMAT) with its checks."""
-    import time
-
     scores = {"float": float_scores} if float_scores is not None else {}
     timing, runner_names, error = {}, {"float": "keras"}, None
     for name, runner in (("golden", golden), ("device", device)):

@@ -313,8 +313,7 @@ def build_firmware(bundle: str | Path, device: str | Path, out: str | Path, dsp:
             raise
         if tflm_model is not None and arena_bytes is None and profile.emulated:
             used = measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log)
-            tflm_model = generate_tflm(model, generated_model.arena_bytes, tflm.directory,
-                                       arena_bytes=tflm_model.arena_for(used))
+            tflm_model = tflm_model.with_arena(tflm_model.arena_for(used))
             (generated / "tfc_tflm_model.h").write_text(tflm_model.header)
             _run(compile_and_link, "building the firmware with the measured arena", staging, log)
             measure_tflm_arena(Path(tree) / "firmware.elf", profile, tflm_model.arena_bytes, log,
