@@ -46,12 +46,12 @@ def bench(runner: Runner, texts: Sequence[str], y_true: Sequence[int], labels: t
         "count": count_summary(counts),
         "seconds": round(seconds, 2),
         "utterances_per_second": round(done / seconds, 1) if seconds > 0 else None,
-        "layers": _layer_table(runner.layer_names, layers, macs or {}),
+        "layers": layer_table(runner.layer_names, layers, macs or {}),
     }
     return report
 
 
-def _layer_table(names: Sequence[str], layers: list[tuple[int, ...]], macs: dict[str, int]) -> list[dict]:
+def layer_table(names: Sequence[str], layers: list[tuple[int, ...]], macs: dict[str, int]) -> list[dict]:
     rows = [r for r in layers if r]
     if not rows or not names:
         return []

@@ -674,10 +674,16 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
 
 
 @main.command()
-@click.argument("firmware_dir", type=click.Path(path_type=Path))
+@click.argument("artifact", type=click.Path(path_type=Path))
+@click.option("--device", default=None,
+              help="The board to build for when ARTIFACT is a model or a bundle (default: qemu-mps2-an386); a "
+                   "firmware folder runs on the board it was built for.")
+@click.option("--backend", type=click.Choice(["c", "tflm"]), default="c", show_default=True,
+              help="With a model or bundle: the firmware backend to build (tflm: docs/tflm.md).")
 @port_option
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), default=None,
-              help="The trained (or compressed) model the firmware was converted from: adds the float stage.")
+              help="The trained (or compressed) model the firmware was converted from: adds the float stage "
+                   "(implied when ARTIFACT is a model).")
 @click.option("--dataset", "dataset_spec", default=None, help="Default: the model's training dataset.")
 @data_dir_option
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True)
@@ -687,57 +693,54 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
 @click.option("--max-accuracy-drop", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="Accuracy points the int8 golden may lose against the float model.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Write regress.json and junit.xml (one test case per threshold) here.")
+              help="Write regress.json, junit.xml (one test case per threshold), report.html and the answers as "
+                   "they come (results.jsonl) here.")
+@force_option
 @_user_errors
-def regress(firmware_dir, port, model_dir, dataset_spec, data_dir, split, limit, min_exact_match,
-            max_accuracy_drop, out_dir):
+def regress(artifact, device, backend, port, model_dir, dataset_spec, data_dir, split, limit, min_exact_match,
+            max_accuracy_drop, out_dir, force):
     """A split through the float model, the desktop golden and the board, compared pairwise against
-    thresholds; exits 1 when one is broken. (Issue 11: the HTML report comes next.)"""
-    import numpy as np
+    thresholds; exits 1 when one is broken. ARTIFACT: a model (`train`, `compress`), a bundle
+    (`convert`) or a firmware folder (`build`)."""
+    from tfcompress.regression import Thresholds, format_regress, run_regression
 
-    from tfcompress import fileio
-    from tfcompress.data import load_dataset
-    from tfcompress.evaluation import dataset_split
-    from tfcompress.regression import Thresholds, checks_of, format_regress, junit_xml
-    from tfcompress.regression import regress as run_regress
-    from tfcompress.runners import HostRunner
-    from tfcompress.tokenizer import WordTokenizer
+    with click.progressbar(length=1, label="regress", file=sys.stderr, show_pos=True) as bar:
+        def progress(done, total):
+            bar.length, bar.label = total, "golden and board"
+            bar.update(done - bar.pos)
 
-    firmware, device = _device_runner(firmware_dir, port)
-    with device:
-        manifest, labels = firmware.manifest, firmware.labels
-        source = manifest["source"]
-        dataset = load_dataset(dataset_spec or source.get("dataset_spec") or source["dataset"], data_dir)
-        data = dataset_split(dataset, split)
-        texts, expected = list(data.texts), np.asarray(dataset.label_ids(data, labels))
-        if limit:
-            texts, expected = texts[:limit], expected[:limit]
-        float_scores = None
-        if model_dir is not None:
-            from tfcompress.artifacts import TrainedModel
-
-            trained = TrainedModel.load(model_dir)
-            if tuple(trained.labels) != tuple(labels):
-                raise TfcompressError(f"{model_dir}: its labels differ from the firmware's ({firmware_dir})")
-            float_scores = trained.model.predict(trained.tokenizer.encode_batch(texts), batch_size=256, verbose=0)
-        golden = HostRunner(firmware.tflite, WordTokenizer.load(firmware.directory / "tokenizer.json"))
-        with click.progressbar(length=2 * len(texts), label=f"golden and {device.name}: {dataset.name} {split}",
-                               file=sys.stderr, show_pos=True) as bar:
-            report = run_regress(texts, expected, labels, golden, device, float_scores,
-                                 Thresholds(min_exact_match, max_accuracy_drop), progress=bar.update)
-    report.update({"dataset": dataset.name, "split": split, "model_sha256": manifest["model"]["sha256"]})
-    click.echo(format_regress(report))
+        result = run_regression(artifact, device, port, model_dir, dataset_spec, data_dir, split, limit,
+                                Thresholds(min_exact_match, max_accuracy_drop), out_dir, force, backend,
+                                log=lambda message: click.echo(message, err=True), progress=progress)
+    click.echo(format_regress(result.report))
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fileio.write_json(out_dir / "regress.json", report)
-        (out_dir / "junit.xml").write_text(junit_xml(checks_of(report)))
-        click.echo(f"wrote {out_dir / 'regress.json'} and {out_dir / 'junit.xml'}")
-    failed = [c.message for c in checks_of(report) if not c.passed]
-    if report["error"]:
-        raise click.ClickException(f"{report['error']} (the report covers the {report['examples']} utterances "
+        click.echo(f"wrote {out_dir / 'report.html'}, regress.json, junit.xml and results.jsonl")
+    if result.error:
+        raise click.ClickException(f"{result.error} (the report covers the {result.examples} utterances "
                                    "every stage completed)")
-    if failed:
-        raise click.ClickException("; ".join(failed))
+    if not result.passed:
+        raise click.ClickException("; ".join(result.failures()))
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder for report.html, pareto.png, size_instructions.png and report.json.")
+@click.option("--device", "devices", multiple=True,
+              help="Draw this board's flash limit too (repeatable; the boards the runs ran on are drawn anyway).")
+@force_option
+@_user_errors
+def report(runs, out_dir, devices, force):
+    """Compressed models side by side: size vs accuracy (Pareto) and size vs instructions plots and
+    the table. RUNS: `regress --out` folders and `pareto` results files."""
+    from tfcompress.reports.compression import write_report
+
+    written = write_report(runs, out_dir, devices, force)
+    for p in sorted(written["points"], key=lambda p: p["bytes"]):
+        click.echo(f"{p['label']:<24}{p['method']:<13}{p['bytes']:>10,} bytes  int8 {100 * p['accuracy']:6.2f} %"
+                   + (f"  {p['instructions']:>11,.0f} {p['counter']}" if p["instructions"] else "")
+                   + ("  (Pareto)" if p["pareto"] else ""))
+    click.echo(f"wrote {out_dir / 'report.html'} and its plots")
 
 
 @main.command("write-demo-data")

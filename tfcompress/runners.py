@@ -45,6 +45,7 @@ class Runner(ABC):
     name: str = ""
     counter_unit: str | None = None  # "instructions", "cycles" or "ns" when `Inference.count` is set
     layer_names: tuple[str, ...] = ()
+    batch_size: int = 1  # utterances `run` takes at once where callers go in chunks (a board: one)
 
     @abstractmethod
     def infer(self, text: str) -> Inference:
@@ -73,6 +74,8 @@ class Runner(ABC):
 
 class HostRunner(Runner):
     """A desktop interpreter (`tfcompress.interpreters.INTERPRETERS`) with the Python tokenizer."""
+
+    batch_size = 256
 
     def __init__(self, tflite: bytes, tokenizer, interpreter: str | None = None):
         from tfcompress.interpreters import Int8Runner, golden_for

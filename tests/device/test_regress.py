@@ -72,11 +72,11 @@ def test_a_board_that_dies_leaves_a_partial_report(dkp_bundle, tiny_dataset, tmp
     expected = [tiny_dataset.labels.index(i) for i in tiny_dataset.test.intents]
     device = DeviceRunner.start(firmware, timeout=2)
     process = device.board.process
-    seen = []
+    seen = [0]
 
     def progress(n):  # the golden's utterances first, then the board's: kill QEMU after 3 of those
-        seen.append(n)
-        if len(seen) == len(texts) + 3:
+        seen[0] += n
+        if seen[0] == len(texts) + 3:
             process.kill()
 
     try:

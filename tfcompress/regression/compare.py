@@ -1,4 +1,4 @@
-"""Comparing two stages of a model over one split (issue 11's `regress`, its library half).
+"""Comparing two stages of a model over one split.
 
 A stage is the same utterances run somewhere: the Keras float model, the desktop golden, the
 board. `compare` says how two stages differ: accuracy and macro-F1 of each, top-1 agreement,
@@ -10,7 +10,6 @@ format CI systems display.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
@@ -123,98 +122,6 @@ def junit_xml(checks: list[Check], suite: str = "tfcompress.regress") -> str:
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
 
-REPORT_FORMAT, REPORT_VERSION = "tfcompress-regress", 1
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """What `regress` holds the stages to (its options)."""
-
-    min_exact_match: float = 1.0  # the device's int8 outputs against the golden's: all equal
-    max_accuracy_drop: float = 0.5  # points of accuracy the int8 golden may lose against the float model
-
-
-def regress(texts: list[str], expected: np.ndarray, labels: tuple[str, ...], golden, device=None,
-            float_scores: np.ndarray | None = None, thresholds: Thresholds = Thresholds(), progress=None) -> dict:
-    """Runs `texts` through the golden and the device (Runners) and compares every pair that applies
-    with the float model's `float_scores`: the report (REPORT_FORMAT) with its checks."""
-    scores = {"float": float_scores} if float_scores is not None else {}
-    timing, runner_names, error = {}, {"float": "keras"}, None
-    for name, runner in (("golden", golden), ("device", device)):
-        if runner is None:
-            continue
-        runner_names[name] = runner.name
-        started = time.monotonic()
-        scores[name], error = _run_until_stopped(runner, texts, progress)
-        timing[name] = time.monotonic() - started
-        if error is not None:
-            error = f"{name} ({runner.name}) stopped after {len(scores[name])} of {len(texts)} utterances: {error}"
-            break
-    # a run that stopped is compared over what every stage completed, and says so
-    completed = min(len(v) for v in scores.values()) if scores else 0
-    texts, expected = list(texts[:completed]), np.asarray(expected)[:completed]
-    stages = [Stage(name, np.asarray(v)[:completed].reshape(completed, len(labels))) for name, v in scores.items()]
-    by_name = {s.name: s for s in stages} if completed else {}
-    comparisons, checks = [], []
-    if "float" in by_name and "golden" in by_name:
-        result = compare(by_name["float"], by_name["golden"], expected, labels, texts)
-        comparisons.append(result)
-        drop = 100 * (result["accuracy"]["float"] - result["accuracy"]["golden"])
-        checks.append(Check("golden vs float: accuracy drop (points)", drop, thresholds.max_accuracy_drop,
-                            at_least=False))
-    if "golden" in by_name and "device" in by_name:
-        result = compare(by_name["golden"], by_name["device"], expected, labels, texts)
-        comparisons.append(result)
-        checks.append(Check("device vs golden: exact int8 match rate", result["exact_match_rate"],
-                            thresholds.min_exact_match))
-    return {
-        "format": REPORT_FORMAT, "version": REPORT_VERSION, "examples": len(texts), "error": error,
-        "stages": {s.name: {"runner": runner_names[s.name],
-                            "accuracy": float(np.mean(s.predictions == expected)) if completed else 0.0,
-                            "macro_f1": macro_f1(np.asarray(expected), s.predictions, len(labels)),
-                            **({"seconds": round(timing[s.name], 3),
-                                "utterances_per_second": round(len(texts) / max(timing[s.name], 1e-9), 1)}
-                               if s.name in timing else {})} for s in stages},
-        "comparisons": comparisons,
-        "checks": [{"name": c.name, "value": c.value, "limit": c.limit, "at_least": c.at_least, "passed": c.passed}
-                   for c in checks],
-        "passed": error is None and all(c.passed for c in checks),
-    }
-
-
-def _run_until_stopped(runner, texts: list[str], progress) -> tuple[np.ndarray, str | None]:
-    """The runner's int8 scores for `texts`, or for those it answered before a board failed or the
-    user pressed Ctrl-C, and why it stopped (None: it did not)."""
-    from tfcompress.errors import TfcompressError
-
-    rows, error = [], None
-    for text in texts:
-        try:
-            rows.append(runner.infer(text).scores)
-        except TfcompressError as err:
-            error = str(err)
-            break
-        except KeyboardInterrupt:
-            error = "interrupted (Ctrl-C)"
-            break
-        if progress is not None:
-            progress(1)
-    return (np.stack(rows) if rows else np.zeros((0, 0), np.int8)), error
-
-
 def checks_of(report: dict) -> list[Check]:
+    """The checks of a regress report (regress.json)."""
     return [Check(c["name"], c["value"], c["limit"], c["at_least"]) for c in report["checks"]]
-
-
-def format_regress(report: dict) -> str:
-    lines = [f"{report['examples']:,} utterances" + (f" (a partial run: {report['error']})" if report["error"] else "")]
-    for name, stage in report["stages"].items():
-        speed = f", {stage['utterances_per_second']:,} utterances/s" if "utterances_per_second" in stage else ""
-        lines.append(f"  {name:<7} {stage['runner']:<28} accuracy {100 * stage['accuracy']:6.2f} %  "
-                     f"macro-F1 {100 * stage['macro_f1']:6.2f}{speed}")
-    for c in report["comparisons"]:
-        exact = (f", int8 outputs equal on {100 * c['exact_match_rate']:.2f} % (largest difference "
-                 f"{c['max_lsb_difference']} LSB)") if "exact_match_rate" in c else ""
-        lines.append(f"  {c['b']} vs {c['a']}: top-1 agreement {100 * c['agreement']:.2f} %{exact}")
-    lines += ["  " + check.message for check in checks_of(report)]
-    return "\n".join(lines)
