@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 # System packages: a C compiler (tests compile the generated C), venv support, and for the boards
 # the Arm bare-metal toolchain with its C library, CMake and QEMU (the emulated Cortex-M boards),
 # and the RISC-V one with picolibc and QEMU's riscv32 (the emulated RV32IMC board; picolibc with
-# all its multilibs takes about 1 GB).
+# all its multilibs takes about 1 GB), and Chromium (the tests load the HTML reports in it, headless).
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
@@ -18,6 +18,7 @@ command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 command -v riscv64-unknown-elf-gcc >/dev/null 2>&1 || need+=(gcc-riscv64-unknown-elf)
 [[ -f /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ]] || need+=(picolibc-riscv64-unknown-elf)
 command -v qemu-system-riscv32 >/dev/null 2>&1 || need+=(qemu-system-misc)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt-get" >&2

@@ -60,15 +60,24 @@ def lstm_tflite(lstm_model, tiny_dataset) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def dkp_bundle(pooled_model, tiny_dataset, tmp_path_factory) -> Path:
-    """The tiny pooled model compressed with DKP and converted with tfcompress's fused ops: the model the
-    board tests run."""
-    from converters.bundle import convert_model
+def dkp_model_dir(pooled_model, tiny_dataset, tmp_path_factory) -> Path:
+    """The tiny pooled model compressed with DKP, saved as `compress` saves it."""
     from tfcompress.compression.compress import CompressOptions, compress_model
     from tests.helpers import tiny_ratio
 
     options = CompressOptions(method="dkp", target_ratio=tiny_ratio("dkp"), epochs=1)
     compressed = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
+    out = tmp_path_factory.mktemp("dkp_model") / "model"
+    compressed.save(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def dkp_bundle(dkp_model_dir, tiny_dataset, tmp_path_factory) -> Path:
+    """The DKP model converted with tfcompress's fused ops: the model the board tests run."""
+    from converters.bundle import convert_model
+    from tfcompress.artifacts import TrainedModel
+
     out = tmp_path_factory.mktemp("dkp_bundle") / "firmware"
-    convert_model(compressed, tiny_dataset, out, calibration_samples=50, ops="custom")
+    convert_model(TrainedModel.load(dkp_model_dir), tiny_dataset, out, calibration_samples=50, ops="custom")
     return out

@@ -87,3 +87,62 @@ def test_a_board_that_dies_leaves_a_partial_report(dkp_bundle, tiny_dataset, tmp
     assert report["error"].startswith(f"device (device:{DEFAULT_DEVICE}) stopped after 3 of {len(texts)} utterances")
     assert report["comparisons"][0]["exact_match_rate"] == 1.0  # over what both completed
     assert process.poll() is not None
+
+
+def test_the_pytest_fixture_builds_a_model_for_the_board_and_the_report_renders(tfcompress_regress, dkp_model_dir,
+                                                                                 tiny_dataset_dir, tmp_path):
+    """ARTIFACT a compressed model: converted, built for --device, run; the float stage comes with it.
+    Its HTML report renders offline in Chromium with every plot, and `tfcompress report` draws it."""
+    from tfcompress.cli import main
+    from tfcompress.regression import Thresholds
+    from tfcompress.reports.browser import find_browser, render
+
+    result = tfcompress_regress(dkp_model_dir, device=DEFAULT_DEVICE, dataset=str(tiny_dataset_dir),
+                                thresholds=Thresholds(max_accuracy_drop=100))
+    assert result.exact_match_rate == 1.0 and result.max_lsb_difference == 0
+    assert result.passed, result.failures()
+    assert set(result.accuracy) == {"float", "golden", "device"} and result.accuracy["device"] == result.accuracy[
+        "golden"]
+    assert {"firmware", "bundle", "report.html", "junit.xml", "results.jsonl"} <= {
+        p.name for p in result.folder.iterdir()}
+    device = result.report["stages"]["device"]
+    assert device["counter"] == "instructions" and [r["op"] for r in device["layers"]][0] == "TFC_DKP_EMBEDDING_BAG"
+    assert result.report["model"]["method"] == "dkp" and result.report["board"]["device"] == DEFAULT_DEVICE
+
+    cli = CliRunner().invoke(main, ["report", str(result.folder), "--out", str(tmp_path / "cmp")])
+    assert cli.exit_code == 0, cli.output
+    assert (tmp_path / "cmp" / "size_instructions.png").is_file() and (tmp_path / "cmp" / "pareto.png").is_file()
+    if find_browser() is None:
+        pytest.skip("no Chromium (./setup.sh installs it)")
+    plots = {"report.html": {"LSB-difference histogram, device against golden", "per-layer instructions"},
+             "cmp": {"size against accuracy", "size against instructions"}}
+    for page, alts in ((result.folder / "report.html", plots["report.html"]),
+                       (tmp_path / "cmp" / "report.html", plots["cmp"])):
+        rendered = render(page, timeout=60)
+        assert rendered.console_errors == [] and rendered.external_requests == []
+        assert alts <= {i["alt"] for i in rendered.images}
+        assert all(i["complete"] and i["natural_width"] > 0 and i["natural_height"] > 0 for i in rendered.images)
+
+
+def test_a_dataset_with_other_intents_is_refused_listing_them(dkp_bundle, tiny_dataset_dir, tmp_path):
+    from tests.helpers import write_jsonl
+    from tfcompress.cli import main
+
+    other = tmp_path / "other"
+    for split in ("train", "test"):
+        rows = [json.loads(line) for line in (tiny_dataset_dir / f"{split}.jsonl").read_text().splitlines()]
+        other.mkdir(exist_ok=True)
+        write_jsonl(other / f"{split}.jsonl", [{**r, "intent": r["intent"].replace("lights_on", "lamps_on")} for r in rows])
+    result = CliRunner().invoke(main, ["regress", str(dkp_bundle), "--dataset", str(other),
+                                       "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert "only in the dataset: lamps_on" in result.output and "only in the model: lights_on" in result.output
+    assert not (tmp_path / "r").exists()  # nothing half-written
+
+
+def test_a_firmware_folder_for_another_board_is_refused(dkp_bundle, tmp_path):
+    from tfcompress.cli import main
+
+    firmware = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "fw")
+    result = CliRunner().invoke(main, ["regress", str(firmware.directory), "--device", "qemu-mps3-an547"])
+    assert result.exit_code == 1 and f"was built for {DEFAULT_DEVICE}, not qemu-mps3-an547" in result.output

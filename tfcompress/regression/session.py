@@ -30,6 +30,10 @@ class RegressionResult:
     report: dict
     folder: Path | None = None  # where regress.json, junit.xml and report.html are, with `out_dir`
 
+    def __repr__(self) -> str:  # what pytest shows beside a failed assertion, not the whole report
+        return (f"RegressionResult({self.examples} utterances, exact match {self.exact_match_rate}, accuracy "
+                f"{self.accuracy}, {'passed' if self.passed else 'failed: ' + '; '.join(self.failures())})")
+
     def comparison(self, a: str, b: str) -> dict | None:
         return next((c for c in self.report["comparisons"] if (c["a"], c["b"]) == (a, b)), None)
 

@@ -33,7 +33,7 @@ class RenderedPage:
     tables: int
     console_errors: list[str] = field(default_factory=list)
     external_requests: list[str] = field(default_factory=list)  # anything not file: or data:
-    screenshot: bytes | None = None
+    screenshot: bytes | None = field(default=None, repr=False)
 
 
 def find_browser() -> str | None:
@@ -160,7 +160,8 @@ def render(html_path: str | Path, screenshot: bool = False, width: int = 1200, h
         for event in tools.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.exceptionThrown":
-                page.console_errors.append(params["exceptionDetails"].get("text", "exception"))
+                details = params["exceptionDetails"]
+                page.console_errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
             elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
                 page.console_errors.append(" ".join(str(a.get("value", "")) for a in params.get("args", [])))
             elif method == "Log.entryAdded" and params["entry"].get("level") == "error":

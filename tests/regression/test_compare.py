@@ -1,4 +1,4 @@
-"""tfcompress/regression.py: two stages of a model compared over a split, thresholds as JUnit."""
+"""tfcompress/regression/compare.py: two stages of a model compared over a split, thresholds as JUnit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from tfcompress.regression import Check, Stage, Thresholds, checks_of, compare, junit_xml, regress
+from tfcompress.regression import Check, Stage, compare, junit_xml
 from tfcompress.runners import HostRunner
 from tfcompress.tokenizer import WordTokenizer
 
@@ -71,20 +71,3 @@ def test_checks_as_junit():
     cases = suite.findall("testcase")
     assert cases[0].find("failure") is None
     assert "FAILED by 0.3" in cases[1].find("failure").get("message")
-
-
-def test_a_board_running_another_model_breaks_the_exact_match_threshold(pooled_bundle, dkp_bundle, tiny_dataset):
-    """The golden of one model against a stage running another (the uncompressed model where the DKP
-    one was expected): the exact-match check fails, with the numbers."""
-    tokenizer = WordTokenizer.load(dkp_bundle / "tokenizer.json")
-    golden = HostRunner((dkp_bundle / "model.tflite").read_bytes(), tokenizer)
-    other = HostRunner((pooled_bundle / "model.tflite").read_bytes(),
-                       WordTokenizer.load(pooled_bundle / "tokenizer.json"))
-    texts = list(tiny_dataset.test.texts)
-    expected = np.array([tiny_dataset.labels.index(i) for i in tiny_dataset.test.intents])
-    report = regress(texts, expected, tuple(tiny_dataset.labels), golden, other, thresholds=Thresholds())
-    assert report["passed"] is False and report["examples"] == len(texts)
-    (check,) = checks_of(report)
-    assert check.name == "device vs golden: exact int8 match rate" and check.value < 1.0
-    assert "FAILED by" in check.message and report["comparisons"][0]["worst"]
-    assert set(report["stages"]) == {"golden", "device"} and report["stages"]["device"]["utterances_per_second"] > 0
