@@ -129,10 +129,11 @@ def test_a_dataset_with_other_intents_is_refused_listing_them(dkp_bundle, tiny_d
     from tfcompress.cli import main
 
     other = tmp_path / "other"
+    other.mkdir()
     for split in ("train", "test"):
         rows = [json.loads(line) for line in (tiny_dataset_dir / f"{split}.jsonl").read_text().splitlines()]
-        other.mkdir(exist_ok=True)
-        write_jsonl(other / f"{split}.jsonl", [{**r, "intent": r["intent"].replace("lights_on", "lamps_on")} for r in rows])
+        write_jsonl(other / f"{split}.jsonl", [{**r, "intent": r["intent"].replace("lights_on", "lamps_on")}
+                                              for r in rows])
     result = CliRunner().invoke(main, ["regress", str(dkp_bundle), "--dataset", str(other),
                                        "--out", str(tmp_path / "r")])
     assert result.exit_code == 1
