@@ -101,15 +101,17 @@ class _Collected:
 def regress(texts: list[str], expected, labels: tuple[str, ...], golden, device=None,
             float_scores: np.ndarray | None = None, thresholds: Thresholds = Thresholds(),
             progress: Callable[[int], None] | None = None, output: RegressOutput | None = None,
-            about: dict | None = None) -> dict:
+            about: dict | None = None, float_seconds: float | None = None) -> dict:
     """Runs `texts` through the golden and the device (Runners), compares every pair that applies
-    (with the float model's `float_scores`) and returns the report (REPORT_FORMAT) with its checks.
+    (with the float model's `float_scores`, which took `float_seconds`) and returns the report
+    (REPORT_FORMAT) with its checks.
     `about` (the model, the board, the dataset) is copied into the report; `output` streams."""
     expected = np.asarray(expected)
     stages: dict[str, _Collected] = {}
     if float_scores is not None:
         stages["float"] = _Collected("keras")
         stages["float"].scores = list(np.asarray(float_scores))
+        stages["float"].seconds = float_seconds or 0.0
     runners = {"golden": golden, "device": device}
     error = None
     for name, runner in runners.items():
@@ -175,7 +177,7 @@ def _report(stages: dict[str, _Collected], runners: dict, texts, expected, label
         entry = {"runner": stage.runner_name,
                  "accuracy": float(np.mean(predictions == expected)) if completed else 0.0,
                  "macro_f1": macro_f1(expected, predictions, len(labels))}
-        if name in runners and stage.seconds:
+        if stage.seconds:
             entry.update(seconds=round(stage.seconds, 3),
                          utterances_per_second=round(len(stage) / max(stage.seconds, 1e-9), 1))
         runner = runners.get(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -162,14 +163,16 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
         texts, expected = list(split_data.texts), np.asarray(data.label_ids(split_data, labels))
         if limit:
             texts, expected = texts[:limit], expected[:limit]
-        float_scores = None
+        float_scores, float_seconds = None, None
         if model_dir is not None:
             trained = TrainedModel.load(model_dir)
             if source.get("fingerprint") not in (None, trained.fingerprint()):
                 raise TfcompressError(f"{firmware.directory} was built from another model than {model_dir} "
                                       f"(fingerprints {source['fingerprint'][:12]} and {trained.fingerprint()[:12]})")
             log(f"float stage: {model_dir} on {len(texts):,} utterances ...")
+            started = time.monotonic()
             float_scores = trained.model.predict(trained.tokenizer.encode_batch(texts), batch_size=256, verbose=0)
+            float_seconds = time.monotonic() - started
         golden = HostRunner(firmware.tflite, WordTokenizer.load(firmware.directory / "tokenizer.json"),
                             golden_interpreter(firmware.tflite))
         log(f"starting {firmware.profile.name} ...")
@@ -185,7 +188,8 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
 
         output = RegressOutput(folder) if out_dir is not None else None
         try:
-            report = regress(texts, expected, labels, golden, board, float_scores, thresholds, advance, output, about)
+            report = regress(texts, expected, labels, golden, board, float_scores, thresholds, advance, output, about,
+                             float_seconds)
         finally:
             if output is not None:
                 output.close()

@@ -173,3 +173,29 @@ def render(html_path: str | Path, screenshot: bool = False, width: int = 1200, h
         return page
     finally:
         tools.close()
+
+
+def main(argv=None) -> int:
+    """`python -m tfcompress.reports.browser PAGE [--screenshot PNG]`: what rendered, and a screenshot."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tfcompress.reports.browser", description=main.__doc__)
+    parser.add_argument("page")
+    parser.add_argument("--screenshot", help="write a PNG of the page here")
+    parser.add_argument("--width", type=int, default=1200)
+    parser.add_argument("--height", type=int, default=None, help="default: the whole page")
+    args = parser.parse_args(argv)
+    rendered = render(args.page, screenshot=bool(args.screenshot), width=args.width, height=args.height)
+    sizes = ", ".join(f"{i['natural_width']}x{i['natural_height']}" for i in rendered.images)
+    print(f"{rendered.title}: {rendered.tables} tables, {len(rendered.images)} images ({sizes}), "
+          f"{len(rendered.console_errors)} console errors, {len(rendered.external_requests)} external requests")
+    for line in rendered.console_errors + rendered.external_requests:
+        print("  " + line)
+    if args.screenshot:
+        Path(args.screenshot).write_bytes(rendered.screenshot)
+    broken = [i for i in rendered.images if not i["natural_width"]]
+    return 1 if rendered.console_errors or rendered.external_requests or broken else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
