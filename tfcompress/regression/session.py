@@ -123,7 +123,7 @@ def _firmware_for(artifact: Path, kind: str, device: str | None, backend: str, w
         log(f"converting {artifact} to int8 ...")
         convert_model(trained, load_dataset(trained.dataset_spec(), data_dir), work / "bundle")
         bundle = work / "bundle"
-    log(f"building {bundle} for {device or DEFAULT_DEVICE} ({backend} backend) ...")
+    log(f"building {'it' if kind == 'model' else bundle} for {device or DEFAULT_DEVICE} ({backend} backend) ...")
     return build_firmware(bundle, device or DEFAULT_DEVICE, work / "firmware", backend=backend, log=None)
 
 
