@@ -147,3 +147,19 @@ def test_a_firmware_folder_for_another_board_is_refused(dkp_bundle, tmp_path):
     firmware = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "fw")
     result = CliRunner().invoke(main, ["regress", str(firmware.directory), "--device", "qemu-mps3-an547"])
     assert result.exit_code == 1 and f"was built for {DEFAULT_DEVICE}, not qemu-mps3-an547" in result.output
+
+
+def test_a_board_running_another_model_is_refused_with_both_hashes(dkp_bundle, pooled_bundle, tmp_path):
+    """The board on the port runs the uncompressed model; the firmware folder is the DKP one's."""
+    from tfcompress.cli import main
+    from tfcompress.device.qemu import QemuBoard
+
+    dkp = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "dkp")
+    pooled = build_firmware(pooled_bundle, DEFAULT_DEVICE, tmp_path / "pooled")
+    with QemuBoard(pooled.profile, pooled.elf) as board:
+        result = CliRunner().invoke(main, ["regress", str(dkp.directory), "--port", board.url,
+                                           "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert f"the board runs model {pooled.model_sha256}" in result.output
+    assert f"was built for {dkp.model_sha256}" in result.output
+    assert not (tmp_path / "r").exists()
