@@ -157,6 +157,7 @@ def test_a_board_running_another_model_is_refused_with_both_hashes(dkp_bundle, p
     dkp = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "dkp")
     pooled = build_firmware(pooled_bundle, DEFAULT_DEVICE, tmp_path / "pooled")
     with QemuBoard(pooled.profile, pooled.elf) as board:
+        board.connect().close()  # listening; the board answers HELLO with its banner on the next connection
         result = CliRunner().invoke(main, ["regress", str(dkp.directory), "--port", board.url,
                                            "--out", str(tmp_path / "r")])
     assert result.exit_code == 1
