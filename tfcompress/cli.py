@@ -704,14 +704,21 @@ def regress(artifact, device, backend, port, model_dir, dataset_spec, data_dir, 
     (`convert`) or a firmware folder (`build`)."""
     from tfcompress.regression import Thresholds, format_regress, run_regression
 
-    with click.progressbar(length=1, label="regress", file=sys.stderr, show_pos=True) as bar:
-        def progress(done, total):
-            bar.length, bar.label = total, "golden and board"
-            bar.update(done - bar.pos)
+    bars = []  # the bar starts with the golden stage, after the conversion, build and boot messages
 
+    def progress(done, total):
+        if not bars:
+            bars.append(click.progressbar(length=total, label="golden, then the board", file=sys.stderr,
+                                          show_pos=True).__enter__())
+        bars[0].update(done - bars[0].pos)
+
+    try:
         result = run_regression(artifact, device, port, model_dir, dataset_spec, data_dir, split, limit,
                                 Thresholds(min_exact_match, max_accuracy_drop), out_dir, force, backend,
                                 log=lambda message: click.echo(message, err=True), progress=progress)
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
     click.echo(format_regress(result.report))
     if out_dir is not None:
         click.echo(f"wrote {out_dir / 'report.html'}, regress.json, junit.xml and results.jsonl")

@@ -119,7 +119,7 @@ def regress(texts: list[str], expected, labels: tuple[str, ...], golden, device=
             continue
         stage = stages[name] = _Collected(runner.name)
         started = time.monotonic()
-        batch = max(1, getattr(runner, "batch_size", 1))
+        batch = max(1, runner.batch_size)
         try:
             for start in range(0, len(texts), batch):
                 results = runner.run(texts[start:start + batch])
