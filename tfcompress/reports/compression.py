@@ -113,11 +113,12 @@ def compression_html(report: dict, pngs: dict[str, bytes]) -> str:
     rows = [(p["label"], p["method"], f"{p['ratio']:.1f}x" if p.get("ratio") else "–", f"{p['bytes']:,}",
              percent(p["float_accuracy"]), percent(p["accuracy"]), percent(p["device_accuracy"]),
              f"{p['instructions']:,.0f}" if p["instructions"] else "–", "yes" if p["pareto"] else "",
-             p["run"] + (" (partial run)" if p["partial"] else "")) for p in points]
+             f"{p['examples']:,}" if p["examples"] else "–", p["run"] + (" (partial run)" if p["partial"] else ""))
+            for p in points]
     parts += ["<h2>Models</h2>",
               table(["model", "method", "ratio", ".tflite bytes", "float", "int8 (golden)", "board",
-                     "per inference", "Pareto", "from"], rows,
-                    numeric=[False, False, True, True, True, True, True, True, False, False])]
+                     "per inference", "Pareto", "utterances", "from"], rows,
+                    numeric=[False, False, True, True, True, True, True, True, False, True, False])]
     if report["flash_limits"]:
         parts.append("<p>Flash: " + ", ".join(f"{escape(f['board'])} {f['bytes']:,} bytes"
                                               for f in report["flash_limits"]) + "</p>")
