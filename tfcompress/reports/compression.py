@@ -94,7 +94,8 @@ def compression_report(points: list[dict], limits: list[tuple[str, int]]) -> tup
     if timed:
         unit = timed[0]["counter"] or "count"
         pngs["size_instructions.png"] = plots.size_against(timed, "instructions", f"{unit} per inference (median)",
-                                                           f"size against {unit} on the board", limits, log_y=True)
+                                                           f"size against {unit} on the board", limits,
+                                                           higher_is_better=False)
     return {"format": REPORT_OUTPUT.format, "version": 1, "points": points,
             "flash_limits": [{"board": b, "bytes": n} for b, n in limits]}, pngs
 

@@ -69,9 +69,10 @@ def layer_breakdown(layers: Sequence[dict], unit: str, title: str) -> bytes:
 
 
 def size_against(points: Sequence[dict], y: str, ylabel: str, title: str, flash_limits: Sequence[tuple[str, int]] = (),
-                 log_y: bool = False) -> bytes:
+                 higher_is_better: bool = True) -> bytes:
     """Model bytes (log x) against `y` of each point, one series per method, the uncompressed model
-    marked with a star, the Pareto front of the points drawn (smaller and better), and each
+    marked with a star, the Pareto front of the points drawn (smaller and better: higher `y`, or
+    lower unless `higher_is_better`), and each
     board's flash as a vertical line. A point is {"method", "bytes", y, "label"}."""
     figure = Figure(figsize=(7.5, 4.6))
     axes = figure.add_subplot()
@@ -82,7 +83,7 @@ def size_against(points: Sequence[dict], y: str, ylabel: str, title: str, flash_
         axes.plot([p["bytes"] for p in series], [p[y] for p in series], marker=marker, color=color,
                   markersize=13 if method == "uncompressed" else 7, linestyle="-" if len(series) > 1 and method != "uncompressed" else "none",
                   linewidth=1, label=method)
-    front = pareto_front(points, y, higher_is_better=not log_y)
+    front = pareto_front(points, y, higher_is_better)
     if len(front) > 1:
         axes.step([p["bytes"] for p in front], [p[y] for p in front], where="post", color="#888888",
                   linestyle=":", linewidth=1.2, label="Pareto front")
@@ -91,8 +92,6 @@ def size_against(points: Sequence[dict], y: str, ylabel: str, title: str, flash_
         axes.annotate(f"{name} flash", (limit, 0.02), xycoords=("data", "axes fraction"), rotation=90,
                       fontsize=8, color="#b26a00", ha="right", va="bottom")
     axes.set_xscale("log")
-    if log_y:
-        axes.set_yscale("log")
     axes.set_xlabel("model bytes (.tflite, log scale)")
     axes.set_ylabel(ylabel)
     axes.set_title(title, fontsize=10)
