@@ -128,6 +128,24 @@ force_option = click.option(
 device_option = click.option(
     "--device", default=DEFAULT_DEVICE, show_default=True,
     help="A board of devices/ (see `tfcompress devices`) or the path of a device profile .json.")
+strict_labels_option = click.option(
+    "--strict-labels", is_flag=True,
+    help="Refuse a dataset whose valid or test rows have intents absent from training (default: keep them; "
+         "they are left out of early stopping and count as errors in evaluation, with a warning).")
+
+
+def _load_dataset(spec, data_dir, strict_labels: bool, evaluated: str | None = None):
+    """load_dataset, warning about the rows no model trained on it can know: of valid (left out of
+    early stopping by train and compress) or of the `evaluated` split (counted as errors)."""
+    from tfcompress.data import load_dataset
+
+    dataset = load_dataset(spec, data_dir, strict_labels)
+    note = dataset.unseen_note(evaluated or "valid", early_stopping=evaluated is None)
+    if note:
+        click.echo(f"warning: {note}", err=True)
+    return dataset
+
+
 port_option = click.option(
     "--port", default=None,
     help="Serial port of a board already running the firmware (/dev/ttyACM0, or socket://HOST:PORT for a QEMU "
@@ -159,16 +177,17 @@ def main():
 @from_options(TrainOptions, "patience", help="Epochs without a validation-accuracy gain before stopping.")
 @from_options(TrainOptions, "label_smoothing")
 @from_options(TrainOptions, "seed")
+@strict_labels_option
 @_user_errors
-def train(dataset_spec, data_dir, out_dir, force, **options):
+def train(dataset_spec, data_dir, out_dir, force, strict_labels, **options):
     """Train an intent classifier; save model, tokenizer, labels and metrics."""
     from tfcompress.artifacts import MODEL_OUTPUT
-    from tfcompress.data import dataset_paths, load_dataset
+    from tfcompress.data import dataset_paths
     from tfcompress.training import train_classifier
 
     inputs = dataset_paths(dataset_spec, data_dir)
     check_output(out_dir, MODEL_OUTPUT, inputs, force)
-    dataset = load_dataset(dataset_spec, data_dir)
+    dataset = _load_dataset(dataset_spec, data_dir, strict_labels)
     click.echo(f"dataset {dataset.name}: {len(dataset.train)} train, {len(dataset.valid)} valid, "
                f"{len(dataset.test) if dataset.test else 0} test, {len(dataset.labels)} intents", err=True)
     trained = train_classifier(dataset, TrainOptions(**options))
@@ -226,16 +245,17 @@ def convert(model_dir, out_dir, force, dataset_spec, data_dir, op_set, calibrati
                    "emulated board starts by itself; a real one needs --port).")
 @port_option
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@strict_labels_option
 @_user_errors
-def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, firmware_dir, port, as_json):
+def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpreter, firmware_dir, port, as_json,
+                 strict_labels):
     """Metrics of the float Keras model and its int8 .tflite on one split."""
     from converters.bundle import read_tflite_for
     from tfcompress.artifacts import TrainedModel
-    from tfcompress.data import load_dataset
     from tfcompress.evaluation import dataset_split, evaluate_float_and_int8
 
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
+    dataset = _load_dataset(dataset_spec or trained.dataset_spec(), data_dir, strict_labels, split)
     tflite = None
     if firmware_dir is not None:
         if tflite_path is not None or interpreter is not None:
@@ -299,17 +319,18 @@ def format_eval(report: dict) -> str:
 @from_options(CompressOptions, "label_smoothing",
               help="Keeps the logits' range small enough for the int8 output to order them (0: off).")
 @from_options(CompressOptions, "seed")
+@strict_labels_option
 @_user_errors
-def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec, data_dir, **options):
+def compress(model_dir, out_dir, force, target, target_kb, layers, dataset_spec, data_dir, strict_labels, **options):
     """Compress a trained model to a size target and fine-tune it on the task."""
     from tfcompress.artifacts import MODEL_OUTPUT, TrainedModel
     from tfcompress.compression.compress import compress_model, format_report
-    from tfcompress.data import dataset_paths, load_dataset
+    from tfcompress.data import dataset_paths
 
     check_output(out_dir, MODEL_OUTPUT, (model_dir, *dataset_paths(dataset_spec, data_dir)), force)
     ratio, size = (None, int(target_kb * 1024)) if target_kb is not None else target
     trained = TrainedModel.load(model_dir)
-    dataset = load_dataset(dataset_spec or trained.dataset_spec(), data_dir)
+    dataset = _load_dataset(dataset_spec or trained.dataset_spec(), data_dir, strict_labels)
     inputs = (model_dir, *dataset.source_files())
     check_output(out_dir, MODEL_OUTPUT, inputs, force)
     options = CompressOptions(target_ratio=ratio, target_bytes=size, layers=layers, **options)
@@ -633,13 +654,13 @@ def _stdin_lines(prompt: bool):
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N utterances.")
 @click.option("--per-op", is_flag=True, help="Also the median count of every operator, and per MAC.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@strict_labels_option
 @_user_errors
-def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, limit, per_op, as_json):
+def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, limit, per_op, as_json, strict_labels):
     """A dataset split through a board (a `build` folder) or a desktop interpreter (a `convert` folder):
     accuracy, instructions or cycles per inference, memory, throughput."""
     from tfcompress import fileio
     from tfcompress.bench import bench, format_bench, fully_connected_macs
-    from tfcompress.data import load_dataset
     from tfcompress.evaluation import dataset_split
     from tfcompress.runners import HostRunner
     from tfcompress.tokenizer import WordTokenizer
@@ -656,7 +677,8 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
         runner = HostRunner(tflite, WordTokenizer.load(artifact / "tokenizer.json"), interpreter)
     with runner:
         source = manifest["source"]
-        dataset = load_dataset(dataset_spec or source.get("dataset_spec") or source["dataset"], data_dir)
+        dataset = _load_dataset(dataset_spec or source.get("dataset_spec") or source["dataset"], data_dir,
+                                strict_labels, split)
         data = dataset_split(dataset, split)
         texts, y_true = list(data.texts), dataset.label_ids(data, labels)
         if limit:
@@ -696,9 +718,10 @@ def bench_command(artifact, port, interpreter, dataset_spec, data_dir, split, li
               help="Write regress.json, junit.xml (one test case per threshold), report.html and the answers as "
                    "they come (results.jsonl) here.")
 @force_option
+@strict_labels_option
 @_user_errors
 def regress(artifact, device, backend, port, model_dir, dataset_spec, data_dir, split, limit, min_exact_match,
-            max_accuracy_drop, out_dir, force):
+            max_accuracy_drop, out_dir, force, strict_labels):
     """A split through the float model, the desktop golden and the board, compared pairwise against
     thresholds; exits 1 when one is broken. ARTIFACT: a model (`train`, `compress`), a bundle
     (`convert`) or a firmware folder (`build`)."""
@@ -715,7 +738,8 @@ def regress(artifact, device, backend, port, model_dir, dataset_spec, data_dir, 
     try:
         result = run_regression(artifact, device, port, model_dir, dataset_spec, data_dir, split, limit,
                                 Thresholds(min_exact_match, max_accuracy_drop), out_dir, force, backend,
-                                log=lambda message: click.echo(message, err=True), progress=progress)
+                                log=lambda message: click.echo(message, err=True), progress=progress,
+                                strict_labels=strict_labels)
     finally:
         for bar in bars:
             bar.__exit__(None, None, None)

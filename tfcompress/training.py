@@ -57,8 +57,8 @@ def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOption
     )
     x_train = tokenizer.encode_batch(dataset.train.texts)
     y_train = np.asarray(dataset.label_ids(dataset.train))
-    x_valid = tokenizer.encode_batch(dataset.valid.texts)
-    y_valid = np.asarray(dataset.label_ids(dataset.valid))
+    valid_texts, y_valid = dataset.fit_rows(dataset.valid)  # without intents absent from training
+    x_valid = tokenizer.encode_batch(valid_texts)
     stop = keras.callbacks.EarlyStopping(
         monitor="val_accuracy", patience=options.patience, restore_best_weights=True, mode="max"
     )

@@ -4,7 +4,7 @@ import pytest
 
 from tests.helpers import SHARED_DATASETS, tiny_records, write_jsonl
 from tfcompress.data import load_dataset, read_split
-from tfcompress.data.dataset import holdout_split
+from tfcompress.data.dataset import UNSEEN, holdout_split
 from tfcompress.errors import DatasetError
 
 
@@ -92,12 +92,18 @@ def test_a_set_too_small_to_hold_out_validation_says_so(tmp_path):
         load_dataset(str(path))
 
 
-def test_label_only_in_test_names_the_line(tmp_path):
+def test_an_intent_only_in_test_is_unseen_and_refused_with_strict_labels(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", tiny_records(0, 3))
     records = tiny_records(1, 1) + [{"text": "order a pizza", "intent": "order_food"}]
     write_jsonl(tmp_path / "test.jsonl", records)
+    dataset = load_dataset(str(tmp_path))
+    assert dataset.unseen == ("order_food",) and "order_food" not in dataset.labels
+    assert dataset.unseen_rows(dataset.test) == 1 and dataset.unseen_rows(dataset.valid) == 0
+    assert dataset.label_ids(dataset.test)[-1] == UNSEEN and min(dataset.label_ids(dataset.test)[:-1]) >= 0
+    assert dataset.unseen_note("test").startswith(f"1 of {len(records)} test rows")
+    assert "(order_food): counted as errors" in dataset.unseen_note("test") and dataset.unseen_note("valid") is None
     with pytest.raises(DatasetError) as err:
-        load_dataset(str(tmp_path))
+        load_dataset(str(tmp_path), strict_labels=True)
     assert f"test.jsonl:{len(records)}" in str(err.value)
     assert "'order_food' does not occur in the training split" in str(err.value)
 

@@ -86,8 +86,9 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
     for p in plans:
         what = p.structure.describe(p.rows, p.cols) if p.structure else f"pruned to {1 - p.sparsity:.2%} of its entries"
         log(f"  {p.name} {p.rows}x{p.cols}: {what}, {p.bytes:,} bytes")
+    valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
     data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
-                   source.tokenizer.encode_batch(dataset.valid.texts), np.asarray(dataset.label_ids(dataset.valid)))
+                   source.tokenizer.encode_batch(valid_texts), valid_ids)
     structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
     config = replace(source.config, structures={**source.config.structures, **structures})
     tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose, log)

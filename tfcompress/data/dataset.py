@@ -8,6 +8,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tfcompress.errors import DatasetError, TfcompressError
 
 TEXT_FIELD = "text"
@@ -36,6 +38,24 @@ class IntentDataset:
     labels: tuple[str, ...]
     oos_label: str | None = None  # CLINC150's out-of-scope class, scored separately
     spec: str = ""  # how to load it again: a dataset name or an absolute path
+    unseen: tuple[str, ...] = ()  # intents of valid/test absent from train: no model can know them
+
+    def unseen_rows(self, split: Split | None) -> int:
+        """How many rows of `split` have an intent absent from training."""
+        unseen = set(self.unseen)
+        return sum(intent in unseen for intent in split.intents) if split is not None and unseen else 0
+
+    def unseen_note(self, split_name: str, early_stopping: bool = False) -> str | None:
+        """What happens to `split_name`'s rows whose intents are absent from training, for a warning:
+        left out of `early_stopping`, else counted as errors (None: it has none)."""
+        split = {"valid": self.valid, "test": self.test}.get(split_name)
+        count = self.unseen_rows(split)
+        if not count:
+            return None
+        names = sorted(set(split.intents) & set(self.unseen))
+        return (f"{count} of {len(split)} {split_name} rows ({split.source}) have intents absent from training "
+                f"({_names(names)}): {'left out of early stopping' if early_stopping else 'counted as errors'}; "
+                "--strict-labels refuses such a dataset")
 
     def source_files(self) -> list[Path]:
         """The files this set was read from (none for the built-in set)."""
@@ -43,15 +63,24 @@ class IntentDataset:
                        if s is not None and Path(s.source).is_file()})
 
     def label_ids(self, split: Split, labels: tuple[str, ...] | None = None) -> list[int]:
-        """Ids of the split's intents in `labels` (a model's; default: this set's); refuses intents
-        that `labels` lacks, so another set's labels are never scored against the wrong ids."""
+        """Ids of the split's intents in `labels` (a model's; default: this set's); intents absent
+        from training (`unseen`) get UNSEEN, which no prediction equals; refuses other intents that
+        `labels` lacks, so another set's labels are never scored against the wrong ids."""
         labels = self.labels if labels is None else tuple(labels)
         index = {label: i for i, label in enumerate(labels)}
+        index.update({intent: UNSEEN for intent in self.unseen if intent not in index})
         unknown = sorted(set(split.intents) - set(index))
         if unknown:
             raise LabelMismatchError(f"{split.source}: {_names(unknown)} are not labels of the model, whose "
                                      f"{len(labels)} labels are {_names(labels)}")
         return [index[intent] for intent in split.intents]
+
+    def fit_rows(self, split: Split) -> tuple[list[str], np.ndarray]:
+        """Texts and label ids of `split` for fitting and early stopping: the rows whose intents the
+        model can know (those absent from training carry no signal and would only cap the score)."""
+        ids = np.asarray(self.label_ids(split), dtype=np.int64)
+        keep = ids != UNSEEN
+        return [t for t, k in zip(split.texts, keep) if k], ids[keep]
 
     def check_labels(self, labels: tuple[str, ...], model_name: str = "the model") -> None:
         """Fine-tuning a model on this set needs exactly the model's labels."""
@@ -60,6 +89,9 @@ class IntentDataset:
             raise LabelMismatchError(f"dataset {self.name} and {model_name} have different intents: "
                                      f"only in the dataset: {_names(only_data) or 'none'}; "
                                      f"only in the model: {_names(only_model) or 'none'}")
+
+
+UNSEEN = -1  # the label id of an intent absent from training: every answer to it is an error
 
 
 class LabelMismatchError(TfcompressError):
@@ -168,9 +200,11 @@ def holdout_split(train: Split, fraction: float = 0.1, seed: int = 0) -> tuple[S
 
 
 def make_dataset(
-    name: str, train: Split, valid: Split | None, test: Split | None, oos_label: str | None = None
+    name: str, train: Split, valid: Split | None, test: Split | None, oos_label: str | None = None,
+    strict_labels: bool = False,
 ) -> IntentDataset:
-    """Validate label coverage and fix the label order (sorted, so ids are reproducible)."""
+    """Validate label coverage and fix the label order (sorted, so ids are reproducible). Intents of
+    valid or test absent from train are recorded as `unseen` (refused with `strict_labels`)."""
     if valid is None:
         whole = train
         train, valid = holdout_split(whole)
@@ -178,18 +212,19 @@ def make_dataset(
             raise DatasetError(whole.source, "too small to hold out a validation split: no intent has 2 examples; "
                                              "add examples or a valid file beside it")
     labels = tuple(sorted(set(train.intents)))
-    known = set(labels)
+    known, unseen = set(labels), set()
     for split in (valid, test):
         if split is None:
             continue
         for i, intent in enumerate(split.intents):
             if intent not in known:
-                line = split.lines[i] if split.lines else None
-                raise DatasetError(
-                    split.source, f"intent {intent!r} does not occur in the training split ({train.source})", line
-                )
+                if strict_labels:
+                    line = split.lines[i] if split.lines else None
+                    raise DatasetError(split.source, f"intent {intent!r} does not occur in the training split "
+                                                     f"({train.source}) (--strict-labels)", line)
+                unseen.add(intent)
     if len(labels) < 2:
         raise DatasetError(train.source, f"need at least 2 intents to train a classifier, found {len(labels)}")
     if oos_label is not None and oos_label not in known:
         oos_label = None
-    return IntentDataset(name, train, valid, test, labels, oos_label)
+    return IntentDataset(name, train, valid, test, labels, oos_label, unseen=tuple(sorted(unseen)))

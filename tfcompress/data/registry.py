@@ -88,15 +88,17 @@ def dataset_paths(spec: str | Path | None, data_dir: str | Path | None = None) -
     return [Path(spec)]
 
 
-def load_dataset(spec: str | Path, data_dir: str | Path | None = None) -> IntentDataset:
-    """Load a dataset by name or from a folder holding train/valid/test .jsonl or .csv files."""
+def load_dataset(spec: str | Path, data_dir: str | Path | None = None, strict_labels: bool = False) -> IntentDataset:
+    """Load a dataset by name or from a folder holding train/valid/test .jsonl or .csv files.
+    Valid or test rows whose intent is absent from train are kept (`unseen`): left out of early
+    stopping, counted as errors in evaluation; `strict_labels` refuses them, naming file and line."""
     spec = str(spec)
-    dataset = _load(spec, data_dir)
+    dataset = _load(spec, data_dir, strict_labels)
     named = spec == DEMO or spec in NAMED_DATASETS
     return replace(dataset, spec=spec if named else str(Path(spec).resolve()))
 
 
-def _load(spec: str, data_dir: str | Path | None) -> IntentDataset:
+def _load(spec: str, data_dir: str | Path | None, strict_labels: bool) -> IntentDataset:
     if spec == DEMO:
         splits = demo_splits()
         return make_dataset(DEMO, splits["train"], splits["valid"], splits["test"])
@@ -108,10 +110,10 @@ def _load(spec: str, data_dir: str | Path | None) -> IntentDataset:
                 DEFAULT_DATA_DIRS[-1],
                 f"dataset {spec!r} needs a data directory: pass --data-dir or set ${DATA_DIR_ENV}",
             )
-        return _load_folder(spec, root / named.folder, named.oos_label)
+        return _load_folder(spec, root / named.folder, named.oos_label, strict_labels)
     path = Path(spec)
     if path.is_dir():
-        return _load_folder(path.name, path, oos_label="oos")
+        return _load_folder(path.name, path, "oos", strict_labels)
     if path.is_file():
         return make_dataset(path.stem, read_split(path), None, None)
     if path.suffix.lower() in DATA_SUFFIXES or len(path.parts) > 1:
@@ -128,11 +130,11 @@ def _find_split(directory: Path, split: str) -> Path | None:
     return None
 
 
-def _load_folder(name: str, directory: Path, oos_label: str | None) -> IntentDataset:
+def _load_folder(name: str, directory: Path, oos_label: str | None, strict_labels: bool) -> IntentDataset:
     if not directory.is_dir():
         raise DatasetError(directory, "no such dataset folder")
     files = {split: _find_split(directory, split) for split in SPLIT_NAMES}
     if files["train"] is None:
         raise DatasetError(directory / "train.jsonl", "no such file (a dataset folder needs train.jsonl or train.csv)")
     splits: dict[str, Split | None] = {s: read_split(p) if p else None for s, p in files.items()}
-    return make_dataset(name, splits["train"], splits["valid"], splits["test"], oos_label=oos_label)
+    return make_dataset(name, splits["train"], splits["valid"], splits["test"], oos_label, strict_labels)

@@ -81,7 +81,7 @@ def _worst(a: Stage, b: Stage, expected, labels, texts, lsb, count: int) -> list
         if not disagree[i] and gap[i] == 0:
             break
         rows.append({"index": int(i), "text": texts[i] if texts is not None else None,
-                     "expected": labels[int(expected[i])],
+                     "expected": labels[int(expected[i])] if expected[i] >= 0 else "(absent from training)",
                      a.name: labels[int(a.predictions[i])], b.name: labels[int(b.predictions[i])],
                      "lsb_difference": int(gap[i]),
                      "scores": {a.name: a.scores[i].tolist(), b.name: b.scores[i].tolist()}})

@@ -132,11 +132,12 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
                    split: str = "test", limit: int | None = None, thresholds: Thresholds = Thresholds(),
                    out_dir: str | Path | None = None, force: bool = False, backend: str = "c",
                    log: Callable[[str], None] = lambda message: None,
-                   progress: Callable[[int, int], None] | None = None) -> RegressionResult:
+                   progress: Callable[[int, int], None] | None = None, strict_labels: bool = False) -> RegressionResult:
     """Runs `split` of `dataset` (default: the model's) through the float model (`model`, or ARTIFACT
     when it is one), the desktop golden and the board, compares them and holds them to `thresholds`.
     `progress(done, total)` follows the run. With `out_dir` everything is written there, the answers
-    as they come; a run stopped early leaves a partial report (`result.error` says why)."""
+    as they come; a run stopped early leaves a partial report (`result.error` says why). Rows whose
+    intent is absent from training count as errors in every stage (`strict_labels`: refused)."""
     from tfcompress.artifacts import TrainedModel
     from tfcompress.data import load_dataset
     from tfcompress.device.runner import DeviceRunner
@@ -157,8 +158,10 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
         firmware = _firmware_for(artifact, kind, device, backend, folder, data_dir, log)
         manifest, labels = firmware.manifest, firmware.labels
         source = manifest["source"]
-        data = load_dataset(dataset or source.get("dataset_spec") or source["dataset"], data_dir)
+        data = load_dataset(dataset or source.get("dataset_spec") or source["dataset"], data_dir, strict_labels)
         data.check_labels(labels, f"the firmware's model ({firmware.directory})")
+        if data.unseen_note(split):
+            log(f"warning: {data.unseen_note(split)}")  # those rows count as errors in every stage
         split_data = dataset_split(data, split)
         texts, expected = list(split_data.texts), np.asarray(data.label_ids(split_data, labels))
         if limit:

@@ -80,8 +80,9 @@ def size_against(points: Sequence[dict], y: str, ylabel: str, title: str, flash_
     for method in methods:
         series = sorted((p for p in points if p["method"] == method), key=lambda p: p["bytes"])
         color, marker = METHOD_STYLE.get(method, ("#555555", "x"))
+        joined = len(series) > 1 and method != "uncompressed"  # a method's ratios joined by a line
         axes.plot([p["bytes"] for p in series], [p[y] for p in series], marker=marker, color=color,
-                  markersize=13 if method == "uncompressed" else 7, linestyle="-" if len(series) > 1 and method != "uncompressed" else "none",
+                  markersize=13 if method == "uncompressed" else 7, linestyle="-" if joined else "none",
                   linewidth=1, label=method)
     front = pareto_front(points, y, higher_is_better)
     if len(front) > 1:
