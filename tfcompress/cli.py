@@ -304,7 +304,8 @@ def format_eval(report: dict) -> str:
 @click.option("--layers", type=CommaList(CLASSIFIER_MATRICES, allow_empty=True), default="",
               help=f"Comma-separated matrices to compress (default: all worth it): {', '.join(CLASSIFIER_MATRICES)}.")
 @from_options(CompressOptions, "vocab_size",
-              help="Keep only the most frequent words (the rest read as OOV) before compressing; not for small.")
+              help="Keep only the most frequent words (the rest read as OOV) before compressing; not for small. "
+                   "[default: chosen by validation among the whole vocabulary and 1/2 ... 1/16 of it]")
 @click.option("--dataset", "dataset_spec", default=None, help="Fine-tuning data (default: the training set).")
 @data_dir_option
 @from_options(CompressOptions, "epochs")

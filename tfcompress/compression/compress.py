@@ -11,7 +11,8 @@ import numpy as np
 from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras, tf
 from tfcompress.compression.finetune import FitData, compress_and_finetune
-from tfcompress.compression.plan import plan_compression
+from tfcompress.compression.plan import TargetError, plan_compression
+from tfcompress.compression.search import Probe, choose_vocabulary
 from tfcompress.compression.vocabulary import truncate_vocabulary
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
@@ -75,22 +76,41 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
 
 
 def _compress_structured(trained, dataset, target, options, verbose, log) -> tuple[TrainedModel, dict]:
-    """Plan, initialise and fine-tune (every method but small); returns the model and its epochs' history."""
-    source = truncate_vocabulary(trained, options.vocab_size) if options.vocab_size else trained
-    found = matrices(source.model)
-    shapes = {n: (m.rows, m.cols) for n, m in found.items()}
-    plans = plan_compression(shapes, per_total(source.model, {}), options.method, target,
-                             only=set(options.layers) or None, allocation=options.allocation,
-                             roles={n: m.role for n, m in found.items()},
-                             doping_share=options.doping_share, cmr=options.cmr)
+    """Choose the vocabulary (unless options.vocab_size forces it), plan, initialise and fine-tune
+    (every method but small); returns the model and its fine-tuning history."""
+    def prepared(vocab):
+        """The model cut to `vocab` ids, its plan at the target, its config and its data."""
+        source = truncate_vocabulary(trained, vocab) if vocab else trained
+        found = matrices(source.model)
+        plans = plan_compression({n: (m.rows, m.cols) for n, m in found.items()}, per_total(source.model, {}),
+                                 options.method, target, only=set(options.layers) or None,
+                                 allocation=options.allocation, roles={n: m.role for n, m in found.items()},
+                                 doping_share=options.doping_share, cmr=options.cmr)
+        valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
+        data = FitData(source.tokenizer.encode_batch(dataset.train.texts),
+                       np.asarray(dataset.label_ids(dataset.train)), source.tokenizer.encode_batch(valid_texts),
+                       valid_ids)
+        structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
+        config = replace(source.config, structures={**source.config.structures, **structures})
+        planned = {p.name: p.bytes for p in plans}
+        size = per_total(source.model, {n: planned.get(n, m.storage_bytes()) for n, m in found.items()})
+        return source, plans, config, data, size
+
+    def probe(vocab, probe_options) -> Probe:
+        try:
+            source, plans, config, data, size = prepared(vocab)
+        except TargetError:
+            return Probe(vocab, 0, None, "")
+        tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, probe_options, 0)
+        return Probe(vocab, size, float(max(tuned.history["val_accuracy"])), _plan_line(plans))
+
+    vocab, probes = options.vocab_size, []
+    if vocab is None:
+        vocab, probes = choose_vocabulary(trained.config.vocab_size, probe, options, log)
+        keras.utils.set_random_seed(options.seed)  # the final run as `--vocab-size` would make it
+    source, plans, config, data, _ = prepared(vocab)
     for p in plans:
-        what = p.structure.describe(p.rows, p.cols) if p.structure else f"pruned to {1 - p.sparsity:.2%} of its entries"
-        log(f"  {p.name} {p.rows}x{p.cols}: {what}, {p.bytes:,} bytes")
-    valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
-    data = FitData(source.tokenizer.encode_batch(dataset.train.texts), np.asarray(dataset.label_ids(dataset.train)),
-                   source.tokenizer.encode_batch(valid_texts), valid_ids)
-    structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
-    config = replace(source.config, structures={**source.config.structures, **structures})
+        log(f"  {p.name} {p.rows}x{p.cols}: {_describe(p)}, {p.bytes:,} bytes")
     tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose, log)
     compressed = TrainedModel(model=tuned.model, tokenizer=source.tokenizer, labels=trained.labels,
                               config=source.config if options.method == "prune" else config,
@@ -99,8 +119,20 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
                                     "compression": {"method": options.method}})
     compressed.metrics = evaluate_float(compressed, dataset)
     history = {"epochs_run": len(tuned.history["loss"]), "anneal_epochs": tuned.anneal_epochs,
-               "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])]}
+               "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])],
+               "vocabulary": {"vocab_size": source.config.vocab_size, "of": trained.config.vocab_size,
+                              "chosen_by": "validation" if probes else "--vocab-size" if options.vocab_size
+                              else "whole", "probes": [p.as_dict() for p in probes]}}
     return compressed, history
+
+
+def _describe(plan) -> str:
+    return plan.structure.describe(plan.rows, plan.cols) if plan.structure else \
+        f"pruned to {1 - plan.sparsity:.2%} of its entries"
+
+
+def _plan_line(plans) -> str:
+    return "; ".join(f"{p.name} {_describe(p)}" for p in plans)
 
 
 def _fine_tuning_summary(history: dict, valid_before: float | None, method: str) -> str:
@@ -224,6 +256,12 @@ def format_report(report: dict) -> str:
                      + format_tflite_bytes(sizes["compressed"], sizes["uncompressed"], "int8 .tflite (custom ops)")
                      + (f"; builtin ops {sizes['compressed_builtin']:,} bytes"
                         if "compressed_builtin" in sizes else ""))
+    vocabulary = (report.get("fine_tuning") or {}).get("vocabulary")
+    if vocabulary and vocabulary["chosen_by"] != "whole":
+        lines.append(f"vocabulary: {vocabulary['vocab_size']:,} of {vocabulary['of']:,} ids, chosen by "
+                     f"{vocabulary['chosen_by']}" + "".join(
+                         f"; {p['vocab_size']:,}: {p['valid_accuracy']:.2%}" for p in vocabulary["probes"]
+                         if p["valid_accuracy"] is not None))
     for split in report["accuracy_after"]:
         b, a = report["accuracy_before"].get(split), report["accuracy_after"][split]
         lines.append(f"{split} accuracy: {b:.2%} -> {a:.2%}" if b is not None else f"{split} accuracy: {a:.2%}")
@@ -233,6 +271,6 @@ def format_report(report: dict) -> str:
         lines.append(f"hint: validation accuracy fell {100 * (before - after):.1f} points. Try a lower target "
                      f"(--target {max(2, round(report['ratio'] / 2))}x), more fine-tuning "
                      f"(--epochs {2 * report['options']['epochs']}), "
-                     f"--vocab-size to spend the budget on frequent words, or compare the methods with "
+                     f"another --vocab-size, or compare the methods with "
                      f"`tfcompress pareto`")
     return "\n".join(lines)
