@@ -296,7 +296,7 @@ def format_eval(report: dict) -> str:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Compressed model directory.")
 @force_option
 @from_options(CompressOptions, "method", help="small: a dense model of the same family trained from scratch to the "
-                                              "size.")
+                                              "size; auto: every method, the best by validation accuracy kept.")
 @click.option("--target", type=TargetType(), default="25x", show_default=True,
               help="Whole-model ratio above 1 (25x) or size (20kb, 20480 bytes).")
 @click.option("--target-kb", type=FiniteFloatRange(min=1 / 1024), default=None,

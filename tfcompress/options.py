@@ -22,6 +22,7 @@ SEED_MAX = 2**32 - 1  # numpy's and Keras's seeds are unsigned 32-bit
 CELLS = ("lstm", "gru")
 ENCODERS = ("pooled", *CELLS)
 METHODS = ("dkp", "kp", "hmf", "lmf", "prune", "small")  # small: a dense model trained from scratch
+AUTO = "auto"  # compress: every method at the target, the best by validation kept
 LM_METHODS = ("dkp", "kp", "hmf", "lmf", "prune")  # compress a language model's recurrent layer
 CLASSIFIER_MATRICES = ("embedding", "encoder.input", "encoder.recurrent", "hidden", "logits")  # models.matrices
 DEFAULT_DOPING_SHARE = 0.5  # dkp: fraction of a matrix's budget spent on S
@@ -136,7 +137,7 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class CompressOptions:
-    method: str = choice("dkp", METHODS)
+    method: str = choice("dkp", (*METHODS, AUTO))
     target_ratio: float | None = bounded(25.0, min=1, min_open=True)  # whole model; below 1x it would grow
     target_bytes: int | None = bounded(None, min=1)  # overrides target_ratio
     layers: tuple[str, ...] = ()  # empty: every matrix worth compressing
@@ -158,6 +159,8 @@ class CompressOptions:
             raise TfcompressError("give a target: target_ratio or target_bytes")
         if self.method == "small" and self.vocab_size is not None:
             raise OptionError("vocab_size", self.vocab_size, "unset for method small (it sizes its own vocabulary)")
+        if self.method == AUTO and self.layers:
+            raise OptionError("layers", ",".join(self.layers), "unset for method auto (small retrains every layer)")
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,23 @@ def test_compress_chooses_the_vocabulary_unless_forced(pooled_model, tiny_datase
                                                    "probes": []}
     for a, b in zip(forced.model.get_weights(), compressed.model.get_weights()):  # the same final run
         assert (a == b).all()
+
+
+def test_method_auto_tries_every_method_and_keeps_the_best_on_validation(pooled_model, tiny_dataset):
+    from tests.helpers import tiny_ratio
+    from tfcompress.compression.compress import format_report
+    from tfcompress.options import METHODS
+
+    heard = []
+    options = CompressOptions(method="auto", target_ratio=tiny_ratio("dkp"), epochs=1)
+    compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False,
+                                        log=heard.append)
+    rows = report["auto"]["methods"]
+    assert [r["method"] for r in rows] == list(METHODS)
+    reached = [r for r in rows if "error" not in r]
+    assert all(r["bytes"] <= report["target_bytes"] for r in reached)
+    kept = max(reached, key=lambda r: (r["valid_accuracy"], -r["bytes"]))
+    assert report["auto"]["chosen"] == report["method"] == kept["method"]
+    assert report["accuracy_after"]["valid"] == kept["valid_accuracy"]
+    assert any("<- kept" in line for line in heard[-1].splitlines()) and "method auto:" in format_report(report)
+    assert compressed.info["compression"]["auto"]["chosen"] == kept["method"]

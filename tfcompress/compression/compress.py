@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import replace
 from typing import Callable
 
@@ -18,7 +19,7 @@ from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
 from tfcompress.structures.spec import pruned_storage_bytes
 from tfcompress.models import build_classifier, matrices
-from tfcompress.options import CompressOptions
+from tfcompress.options import AUTO, METHODS, CompressOptions
 from tfcompress.training import evaluate_float
 
 BIAS_BYTES = 4  # TFLite stores int32 biases
@@ -41,19 +42,14 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
                    verbose: int | None = None, log: Callable[[str], None] = lambda message: None,
                    measure_tflite: bool = True) -> tuple[TrainedModel, dict]:
     """Returns the fine-tuned compressed model and its report. `log` hears each phase as it starts;
-    `measure_tflite` converts both models to int8 to report the deployable .tflite bytes."""
+    `measure_tflite` converts both models to int8 to report the deployable .tflite bytes. Method
+    auto: every method, the best by validation accuracy (its report lists them all in `auto`)."""
+    base_bytes, target = _check_inputs(trained, dataset, options)
+    if options.method == AUTO:
+        return _compress_auto(trained, dataset, options, verbose, log, measure_tflite)
     verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
     keras.utils.set_random_seed(options.seed)
     tf.config.experimental.enable_op_determinism()
-    dense = matrices(trained.model)
-    if not dense or any(m.structure.kind != "dense" for m in dense.values()):
-        raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
-    dataset.check_labels(trained.labels)
-    base_bytes, _ = model_bytes(trained.model)
-    target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
-    if target >= base_bytes:
-        raise TfcompressError(f"target {target:,.0f} bytes is not below the model's {base_bytes:,} bytes at int8: "
-                              "nothing to compress")
     before = trained.metrics or evaluate_float(trained, dataset)
     if options.method == "small":
         log(f"training a dense {trained.config.encoder} classifier from scratch within {target:,.0f} bytes")
@@ -73,6 +69,67 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
                                   "compressed_builtin": deployable_bytes(compressed, dataset, "builtin")}
     compressed.info["compression"] = report
     return compressed, report
+
+
+def _check_inputs(trained: TrainedModel, dataset: IntentDataset, options: CompressOptions) -> tuple[int, float]:
+    """(the model's bytes, the target's) after refusing what no method can compress."""
+    dense = matrices(trained.model)
+    if not dense or any(m.structure.kind != "dense" for m in dense.values()):
+        raise TfcompressError("compress needs an uncompressed tfcompress classifier (made by `tfcompress train`)")
+    dataset.check_labels(trained.labels)
+    base_bytes, _ = model_bytes(trained.model)
+    target = options.target_bytes if options.target_bytes is not None else base_bytes / options.target_ratio
+    if target >= base_bytes:
+        raise TfcompressError(f"target {target:,.0f} bytes is not below the model's {base_bytes:,} bytes at int8: "
+                              "nothing to compress")
+    return base_bytes, target
+
+
+def _compress_auto(trained, dataset, options, verbose, log, measure_tflite) -> tuple[TrainedModel, dict]:
+    """Every method at the target with the same search; the one with the best validation accuracy
+    (ties: the smaller model) is kept, its report carrying the table of all (`auto`)."""
+    rows, best = [], None
+    for method in METHODS:
+        log(f"auto: {method}")
+        started = time.monotonic()
+        method_options = replace(options, method=method, vocab_size=None if method == "small" else options.vocab_size)
+        try:
+            model, report = compress_model(trained, dataset, method_options, verbose, log=lambda m: log("  " + m),
+                                           measure_tflite=False)
+        except TfcompressError as err:  # a target this method cannot reach
+            rows.append({"method": method, "error": str(err), "seconds": round(time.monotonic() - started, 1)})
+            continue
+        rows.append({"method": method, "bytes": report["compressed_bytes"],
+                     "valid_accuracy": report["accuracy_after"]["valid"],
+                     "seconds": round(time.monotonic() - started, 1)})
+        if best is None or (rows[-1]["valid_accuracy"], -rows[-1]["bytes"]) > (best[2]["valid_accuracy"],
+                                                                               -best[2]["bytes"]):
+            best = (model, report, rows[-1])
+    if best is None:
+        raise TfcompressError("no method reaches the target: " + "; ".join(f"{r['method']}: {r['error']}"
+                                                                         for r in rows))
+    model, report, row = best
+    log(format_auto(rows, row["method"]))
+    if measure_tflite:
+        log("measuring the deployable int8 .tflite of the uncompressed and the compressed model")
+        report["tflite_bytes"] = {"uncompressed": deployable_bytes(trained, dataset, "builtin"),
+                                  "compressed": deployable_bytes(model, dataset, "custom"),
+                                  "compressed_builtin": deployable_bytes(model, dataset, "builtin")}
+    report["auto"] = {"chosen": row["method"], "methods": rows}
+    model.info["compression"] = report
+    return model, report
+
+
+def format_auto(rows: list[dict], chosen: str) -> str:
+    """The table `compress --method auto` prints: every method, the chosen one marked."""
+    lines = [f"{'method':<8}{'bytes':>10}{'valid accuracy':>16}{'seconds':>10}"]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['method']:<8}{'':>10}{'cannot reach the target':>26}")
+            continue
+        mark = "  <- kept" if r["method"] == chosen else ""
+        lines.append(f"{r['method']:<8}{r['bytes']:>10,}{r['valid_accuracy']:>15.2%}{r['seconds']:>10.1f}{mark}")
+    return "\n".join(lines)
 
 
 def _compress_structured(trained, dataset, target, options, verbose, log) -> tuple[TrainedModel, dict]:
@@ -256,6 +313,8 @@ def format_report(report: dict) -> str:
                      + format_tflite_bytes(sizes["compressed"], sizes["uncompressed"], "int8 .tflite (custom ops)")
                      + (f"; builtin ops {sizes['compressed_builtin']:,} bytes"
                         if "compressed_builtin" in sizes else ""))
+    if "auto" in report:
+        lines.append("method auto:\n" + format_auto(report["auto"]["methods"], report["auto"]["chosen"]))
     vocabulary = (report.get("fine_tuning") or {}).get("vocabulary")
     if vocabulary and vocabulary["chosen_by"] != "whole":
         lines.append(f"vocabulary: {vocabulary['vocab_size']:,} of {vocabulary['of']:,} ids, chosen by "
