@@ -26,7 +26,7 @@ def test_parse_target():
     ("target_bytes", -1024, "target_bytes must be >= 1, got -1024"),
     ("doping_share", 1.0, "doping_share must be > 0 and < 1, got 1.0"),
     ("vocab_size", 2, "vocab_size must be >= 3, got 2"),
-    ("method", "svd", "method must be one of dkp, kp, hmf, lmf, prune, small, got 'svd'"),
+    ("method", "svd", "method must be one of dkp, kp, hmf, lmf, prune, small, auto, got 'svd'"),
     ("batch_size", 2.5, "batch_size must be a whole number, got 2.5"),
 ])
 def test_the_library_refuses_bad_options_naming_the_field(field, value, message):

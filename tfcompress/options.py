@@ -145,7 +145,7 @@ class CompressOptions:
     batch_size: int = bounded(64, min=1)
     learning_rate: float = bounded(3e-3, min=0, min_open=True)
     patience: int = bounded(5, min=0)
-    allocation: float = bounded(DEFAULT_ALLOCATION, min=0)  # budget ~ size ** allocation across matrices
+    allocation: float | None = bounded(None, min=0)  # budget ~ size ** allocation across matrices; None: searched
     doping_share: float = bounded(DEFAULT_DOPING_SHARE, min=0, max=1, min_open=True, max_open=True)
     cmr: float = bounded(DEFAULT_CMR, min=0, max=1, max_open=True)
     anneal_fraction: float = bounded(0.5, min=0, max=1)  # dkp / prune: share of fine-tuning spent annealing

@@ -13,7 +13,7 @@ from tfcompress.artifacts import TrainedModel
 from tfcompress.backend import keras, tf
 from tfcompress.compression.finetune import FitData, compress_and_finetune
 from tfcompress.compression.plan import TargetError, plan_compression
-from tfcompress.compression.search import Probe, choose_vocabulary
+from tfcompress.compression.search import Candidate, Probe, search_plan
 from tfcompress.compression.vocabulary import truncate_vocabulary
 from tfcompress.data import IntentDataset
 from tfcompress.errors import TfcompressError
@@ -133,15 +133,16 @@ def format_auto(rows: list[dict], chosen: str) -> str:
 
 
 def _compress_structured(trained, dataset, target, options, verbose, log) -> tuple[TrainedModel, dict]:
-    """Choose the vocabulary (unless options.vocab_size forces it), plan, initialise and fine-tune
-    (every method but small); returns the model and its fine-tuning history."""
-    def prepared(vocab):
-        """The model cut to `vocab` ids, its plan at the target, its config and its data."""
-        source = truncate_vocabulary(trained, vocab) if vocab else trained
+    """Choose the vocabulary and the budget's allocation by validation (compression.search, unless
+    options fix them), plan, initialise and fine-tune (every method but small); returns the model
+    and its fine-tuning history."""
+    def prepared(candidate: Candidate):
+        """The model cut to the candidate's vocabulary, its plan at the target, config, data and bytes."""
+        source = truncate_vocabulary(trained, candidate.vocab_size)
         found = matrices(source.model)
         plans = plan_compression({n: (m.rows, m.cols) for n, m in found.items()}, per_total(source.model, {}),
                                  options.method, target, only=set(options.layers) or None,
-                                 allocation=options.allocation, roles={n: m.role for n, m in found.items()},
+                                 allocation=candidate.allocation, roles={n: m.role for n, m in found.items()},
                                  doping_share=options.doping_share, cmr=options.cmr)
         valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
         data = FitData(source.tokenizer.encode_batch(dataset.train.texts),
@@ -153,19 +154,17 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
         size = per_total(source.model, {n: planned.get(n, m.storage_bytes()) for n, m in found.items()})
         return source, plans, config, data, size
 
-    def probe(vocab, probe_options) -> Probe:
+    def probe(candidate: Candidate, probe_options) -> Probe:
         try:
-            source, plans, config, data, size = prepared(vocab)
+            source, plans, config, data, size = prepared(candidate)
         except TargetError:
-            return Probe(vocab, 0, None, "")
+            return Probe(candidate, 0, None, "")
         tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, probe_options, 0)
-        return Probe(vocab, size, float(max(tuned.history["val_accuracy"])), _plan_line(plans))
+        return Probe(candidate, size, float(max(tuned.history["val_accuracy"])), _plan_line(plans))
 
-    vocab, probes = options.vocab_size, []
-    if vocab is None:
-        vocab, probes = choose_vocabulary(trained.config.vocab_size, probe, options, log)
-        keras.utils.set_random_seed(options.seed)  # the final run as `--vocab-size` would make it
-    source, plans, config, data, _ = prepared(vocab)
+    chosen, probes = search_plan(trained.config.vocab_size, probe, options, log)
+    keras.utils.set_random_seed(options.seed)  # the final run as if the options had named the choice
+    source, plans, config, data, _ = prepared(chosen)
     for p in plans:
         log(f"  {p.name} {p.rows}x{p.cols}: {_describe(p)}, {p.bytes:,} bytes")
     tuned = compress_and_finetune(source.model, lambda: build_classifier(config), data, plans, options, verbose, log)
@@ -177,9 +176,8 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
     compressed.metrics = evaluate_float(compressed, dataset)
     history = {"epochs_run": len(tuned.history["loss"]), "anneal_epochs": tuned.anneal_epochs,
                "valid_accuracy": [float(v) for v in tuned.history.get("val_accuracy", [])],
-               "vocabulary": {"vocab_size": source.config.vocab_size, "of": trained.config.vocab_size,
-                              "chosen_by": "validation" if probes else "--vocab-size" if options.vocab_size
-                              else "whole", "probes": [p.as_dict() for p in probes]}}
+               "plan_search": {"vocab_size": chosen.vocab_size, "of": trained.config.vocab_size,
+                               "allocation": chosen.allocation, "probes": [p.as_dict() for p in probes]}}
     return compressed, history
 
 
@@ -315,12 +313,14 @@ def format_report(report: dict) -> str:
                         if "compressed_builtin" in sizes else ""))
     if "auto" in report:
         lines.append("method auto:\n" + format_auto(report["auto"]["methods"], report["auto"]["chosen"]))
-    vocabulary = (report.get("fine_tuning") or {}).get("vocabulary")
-    if vocabulary and vocabulary["chosen_by"] != "whole":
-        lines.append(f"vocabulary: {vocabulary['vocab_size']:,} of {vocabulary['of']:,} ids, chosen by "
-                     f"{vocabulary['chosen_by']}" + "".join(
-                         f"; {p['vocab_size']:,}: {p['valid_accuracy']:.2%}" for p in vocabulary["probes"]
-                         if p["valid_accuracy"] is not None))
+    search = (report.get("fine_tuning") or {}).get("plan_search")
+    if search:
+        scored = [p for p in search["probes"] if p["valid_accuracy"] is not None]
+        lines.append(f"plan: vocabulary {search['vocab_size']:,} of {search['of']:,} ids, allocation "
+                     f"{search['allocation']:g}" + (f", chosen by validation among {len(search['probes'])} candidates "
+                                                   f"({min(p['valid_accuracy'] for p in scored):.2%} to "
+                                                   f"{max(p['valid_accuracy'] for p in scored):.2%} after the probe "
+                                                   "epochs)" if scored else ""))
     for split in report["accuracy_after"]:
         b, a = report["accuracy_before"].get(split), report["accuracy_after"][split]
         lines.append(f"{split} accuracy: {b:.2%} -> {a:.2%}" if b is not None else f"{split} accuracy: {a:.2%}")
