@@ -319,6 +319,9 @@ def format_eval(report: dict) -> str:
               help="dkp/prune: share of fine-tuning steps spent annealing to the target density.")
 @from_options(CompressOptions, "label_smoothing",
               help="Keeps the logits' range small enough for the int8 output to order them (0: off).")
+@from_options(CompressOptions, "distill",
+              help="Weight of the uncompressed model's soft targets (its logits at temperature 2) beside the labels "
+                   "in fine-tuning (0: labels only).")
 @from_options(CompressOptions, "seed")
 @strict_labels_option
 @_user_errors

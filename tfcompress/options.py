@@ -151,6 +151,7 @@ class CompressOptions:
     anneal_fraction: float = bounded(0.5, min=0, max=1)  # dkp / prune: share of fine-tuning spent annealing
     vocab_size: int | None = bounded(None, min=RESERVED + 1)  # keep this many ids (most frequent words); not small
     label_smoothing: float = bounded(0.1, min=0, max=1, max_open=True)  # bounds the logits (docs/compression.md)
+    distill: float = bounded(0.0, min=0, max=1)  # weight of the uncompressed model's soft targets in the loss
     seed: int = bounded(0, min=0, max=SEED_MAX)
 
     def __post_init__(self):

@@ -15,7 +15,10 @@ from tfcompress.models import ClassifierConfig, build_classifier
 from tfcompress.options import TrainOptions
 from tfcompress.tokenizer import WordTokenizer
 
-__all__ = ["TrainOptions", "train_classifier", "evaluate_float", "classification_loss"]
+__all__ = ["TrainOptions", "train_classifier", "evaluate_float", "classification_loss", "distillation_loss",
+           "DISTILL_TEMPERATURE"]
+
+DISTILL_TEMPERATURE = 2.0  # softens the teacher's and the student's distributions (Hinton et al. 2015)
 
 
 def classification_loss(label_smoothing: float = 0.0):
@@ -30,6 +33,28 @@ def classification_loss(label_smoothing: float = 0.0):
         return smoothed(tf.one_hot(labels, tf.shape(logits)[-1]), logits)
 
     return loss
+
+
+def distillation_loss(label_smoothing: float, weight: float, temperature: float = DISTILL_TEMPERATURE):
+    """Labels and a teacher's logits packed as [label, logits...] per row: (1 - weight) x the
+    classification loss + weight x T^2 x KL(teacher || student) at temperature T, the soft targets
+    that carry what the uncompressed model learned about which intents resemble each other."""
+    hard = classification_loss(label_smoothing)
+
+    def loss(packed, logits):
+        labels, teacher = packed[:, :1], packed[:, 1:]
+        soft = keras.losses.kl_divergence(tf.nn.softmax(teacher / temperature), tf.nn.softmax(logits / temperature))
+        return (1 - weight) * hard(labels, logits) + weight * temperature ** 2 * tf.reduce_mean(soft)
+
+    return loss
+
+
+def packed_accuracy(packed, logits):
+    """Accuracy on the label column of [label, teacher logits...] rows (named so Keras logs val_accuracy)."""
+    return keras.metrics.sparse_categorical_accuracy(packed[:, :1], logits)
+
+
+packed_accuracy.__name__ = "accuracy"
 
 
 def train_classifier(dataset: IntentDataset, options: TrainOptions = TrainOptions(), verbose: int | None = None):

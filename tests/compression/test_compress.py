@@ -125,3 +125,22 @@ def test_a_size_target_at_or_above_the_model_is_refused(pooled_model, tiny_datas
     with pytest.raises(TfcompressError, match=f"target {size:,} bytes is not below the model's {size:,} bytes"):
         compress_model(pooled_model, tiny_dataset, CompressOptions(method="lmf", target_ratio=None, target_bytes=size),
                        verbose=0)
+
+
+def test_distillation_fine_tunes_on_the_uncompressed_models_soft_targets(pooled_model, tiny_dataset):
+    import tensorflow as tf
+
+    from tfcompress.training import distillation_loss
+
+    heard = []
+    options = CompressOptions(method="lmf", target_ratio=2, epochs=2, distill=0.5, vocab_size=30, allocation=0.5)
+    compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False,
+                                        log=heard.append)
+    assert "distilling from the uncompressed model (weight 0.5 on its soft targets)" in heard
+    assert report["fine_tuning"]["valid_accuracy"] and report["options"]["distill"] == 0.5
+    logits = tf.constant([[2.0, 0.0, -1.0]])
+    same = distillation_loss(0.0, 1.0)(tf.constant([[0.0, 2.0, 0.0, -1.0]]), logits)
+    other = distillation_loss(0.0, 1.0)(tf.constant([[0.0, -1.0, 0.0, 2.0]]), logits)
+    assert abs(float(same)) < 1e-6 < float(other)  # only the teacher counts at weight 1
+    hard = distillation_loss(0.0, 0.0)(tf.constant([[0.0, -1.0, 0.0, 2.0]]), logits)
+    assert abs(float(hard) - float(tf.nn.sparse_softmax_cross_entropy_with_logits([0], logits)[0])) < 1e-5

@@ -136,6 +136,13 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
     """Choose the vocabulary and the budget's allocation by validation (compression.search, unless
     options fix them), plan, initialise and fine-tune (every method but small); returns the model
     and its fine-tuning history."""
+    teacher = teacher_valid = None
+    valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
+    if options.distill:  # the uncompressed model's logits: the soft targets, whatever vocabulary is chosen
+        log(f"distilling from the uncompressed model (weight {options.distill:g} on its soft targets)")
+        teacher = trained.logits(dataset.train.texts).astype(np.float32)
+        teacher_valid = trained.logits(valid_texts).astype(np.float32)
+
     def prepared(candidate: Candidate):
         """The model cut to the candidate's vocabulary, its plan at the target, config, data and bytes."""
         source = truncate_vocabulary(trained, candidate.vocab_size)
@@ -144,10 +151,9 @@ def _compress_structured(trained, dataset, target, options, verbose, log) -> tup
                                  options.method, target, only=set(options.layers) or None,
                                  allocation=candidate.allocation, roles={n: m.role for n, m in found.items()},
                                  doping_share=options.doping_share, cmr=options.cmr)
-        valid_texts, valid_ids = dataset.fit_rows(dataset.valid)  # without intents absent from training
         data = FitData(source.tokenizer.encode_batch(dataset.train.texts),
                        np.asarray(dataset.label_ids(dataset.train)), source.tokenizer.encode_batch(valid_texts),
-                       valid_ids)
+                       valid_ids, teacher=teacher, teacher_valid=teacher_valid)
         structures = {p.name: p.structure.to_json() for p in plans if p.structure is not None}
         config = replace(source.config, structures={**source.config.structures, **structures})
         planned = {p.name: p.bytes for p in plans}

@@ -13,7 +13,7 @@ from tfcompress.structures import decompose
 from tfcompress.compression.doping import DopingSchedule
 from tfcompress.compression.plan import MatrixPlan
 from tfcompress.models import matrices
-from tfcompress.training import classification_loss
+from tfcompress.training import classification_loss, distillation_loss, packed_accuracy
 
 
 @dataclass
@@ -27,6 +27,8 @@ class FitData:
     monitor: str = "val_accuracy"
     mode: str = "max"
     metrics: list = field(default_factory=lambda: ["accuracy"])
+    teacher: np.ndarray | None = None  # the uncompressed model's logits on x and x_valid, for distillation
+    teacher_valid: np.ndarray | None = None
 
 
 def _copy_weights(source, target) -> None:
@@ -62,12 +64,17 @@ INITIALISATION = {
 
 
 def _fit(model, data: FitData, options, callbacks, verbose, start_from_epoch=0) -> dict:
-    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
-                  loss=classification_loss(options.label_smoothing), metrics=data.metrics)
+    y, y_valid = data.y, data.y_valid
+    loss, metrics = classification_loss(options.label_smoothing), data.metrics
+    if getattr(options, "distill", 0) and data.teacher is not None:  # labels and soft targets, packed per row
+        y = np.concatenate([np.asarray(data.y, np.float32)[:, None], data.teacher], axis=1)
+        y_valid = np.concatenate([np.asarray(data.y_valid, np.float32)[:, None], data.teacher_valid], axis=1)
+        loss, metrics = distillation_loss(options.label_smoothing, options.distill), [packed_accuracy]
+    model.compile(optimizer=keras.optimizers.Adam(options.learning_rate), loss=loss, metrics=metrics)
     stop = keras.callbacks.EarlyStopping(monitor=data.monitor, mode=data.mode, patience=options.patience,
                                          restore_best_weights=True, start_from_epoch=start_from_epoch)
     with quiet_native_stderr():
-        history = model.fit(data.x, data.y, validation_data=(data.x_valid, data.y_valid), epochs=options.epochs,
+        history = model.fit(data.x, y, validation_data=(data.x_valid, y_valid), epochs=options.epochs,
                             batch_size=options.batch_size, callbacks=[stop, *callbacks], verbose=verbose)
     return history.history
 
