@@ -63,12 +63,16 @@ def compress_model(trained: TrainedModel, dataset: IntentDataset, options: Compr
     report = _report(trained, compressed, base_bytes, target, options, before)
     report["fine_tuning"] = history
     if measure_tflite:
-        log("measuring the deployable int8 .tflite of the uncompressed and the compressed model")
-        report["tflite_bytes"] = {"uncompressed": deployable_bytes(trained, dataset, "builtin"),
-                                  "compressed": deployable_bytes(compressed, dataset, "custom"),
-                                  "compressed_builtin": deployable_bytes(compressed, dataset, "builtin")}
+        report["tflite_bytes"] = _tflite_sizes(trained, compressed, dataset, log)
     compressed.info["compression"] = report
     return compressed, report
+
+
+def _tflite_sizes(trained: TrainedModel, compressed: TrainedModel, dataset: IntentDataset, log) -> dict:
+    log("measuring the deployable int8 .tflite of the uncompressed and the compressed model")
+    return {"uncompressed": deployable_bytes(trained, dataset, "builtin"),
+            "compressed": deployable_bytes(compressed, dataset, "custom"),
+            "compressed_builtin": deployable_bytes(compressed, dataset, "builtin")}
 
 
 def _check_inputs(trained: TrainedModel, dataset: IntentDataset, options: CompressOptions) -> tuple[int, float]:
@@ -111,10 +115,7 @@ def _compress_auto(trained, dataset, options, verbose, log, measure_tflite) -> t
     model, report, row = best
     log(format_auto(rows, row["method"]))
     if measure_tflite:
-        log("measuring the deployable int8 .tflite of the uncompressed and the compressed model")
-        report["tflite_bytes"] = {"uncompressed": deployable_bytes(trained, dataset, "builtin"),
-                                  "compressed": deployable_bytes(model, dataset, "custom"),
-                                  "compressed_builtin": deployable_bytes(model, dataset, "builtin")}
+        report["tflite_bytes"] = _tflite_sizes(trained, model, dataset, log)
     report["auto"] = {"chosen": row["method"], "methods": rows}
     model.info["compression"] = report
     return model, report
