@@ -62,10 +62,10 @@ def lstm_tflite(lstm_model, tiny_dataset) -> bytes:
 @pytest.fixture(scope="session")
 def dkp_model_dir(pooled_model, tiny_dataset, tmp_path_factory) -> Path:
     """The tiny pooled model compressed with DKP, saved as `compress` saves it."""
-    from tfcompress.compression.compress import CompressOptions, compress_model
-    from tests.helpers import tiny_ratio
+    from tfcompress.compression.compress import compress_model
+    from tests.helpers import tiny_compress_options
 
-    options = CompressOptions(method="dkp", target_ratio=tiny_ratio("dkp"), epochs=1)
+    options = tiny_compress_options(pooled_model, "dkp", epochs=1)
     compressed = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
     out = tmp_path_factory.mktemp("dkp_model") / "model"
     compressed.save(out)

@@ -36,6 +36,16 @@ def tiny_ratio(method: str) -> float:
     return 1.4 if method == "hmf" else 1.8
 
 
+def tiny_compress_options(model, method: str, **options):
+    """CompressOptions for a tiny model at `tiny_ratio(method)` with the plan fixed (the whole
+    vocabulary, the default allocation): tests of what a plan converts to, not of the plan search
+    (tests/compression/test_search.py)."""
+    from tfcompress.options import DEFAULT_ALLOCATION, CompressOptions
+
+    fixed = {} if method == "small" else {"vocab_size": model.config.vocab_size, "allocation": DEFAULT_ALLOCATION}
+    return CompressOptions(method=method, target_ratio=tiny_ratio(method), **{**fixed, **options})
+
+
 def board_tools_missing(port: str = "cortex_m") -> str | None:
     """Why the emulated-board tests of `port` (cortex_m, riscv) cannot run here (None: they can);
     ./setup.sh installs the tools."""

@@ -9,7 +9,7 @@ from ai_edge_litert import schema_py_generated as schema
 from converters.custom_model import BUFFER_ALIGNMENT, convert_custom
 from converters.flatbuffer import summarize
 from converters.tflite import representative_sample
-from tests.helpers import tiny_ratio
+from tests.helpers import tiny_compress_options
 from tfcompress.interpreters import Int8Runner
 
 OPS = {
@@ -24,12 +24,12 @@ OPS = {
 @pytest.fixture(scope="module", params=["dense", "lmf", "hmf", "kp", "dkp", "prune"])
 def converted(request, pooled_model, tiny_dataset):
     from tfcompress.compression.compress import compress_model
-    from tfcompress.options import CompressOptions
 
     trained, report = pooled_model, None
     if request.param != "dense":
-        trained, report = compress_model(pooled_model, tiny_dataset, CompressOptions(
-            method=request.param, target_ratio=tiny_ratio(request.param), epochs=1), verbose=0, measure_tflite=False)
+        trained, report = compress_model(pooled_model, tiny_dataset,
+                                         tiny_compress_options(pooled_model, request.param, epochs=1), verbose=0,
+                                         measure_tflite=False)
     calibration = representative_sample(trained.tokenizer.encode_batch(tiny_dataset.train.texts), 60)
     return request.param, trained, report, convert_custom(trained, calibration)
 

@@ -13,7 +13,7 @@ import pytest
 from converters.custom_ops import fuse_embedding_bags
 from converters.generated_c import KERNELS_DIR, CModel, build_host_library, generate_c, kernel_sources, plan_arena
 from converters.tflite import convert_int8
-from tests.helpers import SHARED_DATASETS, tiny_ratio
+from tests.helpers import SHARED_DATASETS, tiny_compress_options
 from tfcompress.interpreters import Int8Runner
 from tfcompress.reference.graph import read_graph
 from tfcompress.reference.interpreter import ReferenceInterpreter
@@ -31,13 +31,12 @@ def _same_as_tflm(model: bytes, ids: np.ndarray, tmp_path) -> None:
 def compressed(pooled_model, tiny_dataset):
     """method -> the pooled model compressed by it (once per module, whichever test asks first)."""
     from tfcompress.compression.compress import compress_model
-    from tfcompress.options import CompressOptions
 
     cache = {}
 
     def get(method: str):
         if method not in cache:
-            options = CompressOptions(method=method, target_ratio=tiny_ratio(method), epochs=1)
+            options = tiny_compress_options(pooled_model, method, epochs=1)
             cache[method] = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
         return cache[method]
     return get

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flatbuffers import flexbuffers
 
-from tests.helpers import tiny_ratio
+from tests.helpers import tiny_compress_options
 from tfcompress.reference import fixedpoint
 from tfcompress.reference.common import OpError
 from tfcompress.reference.graph import Operator, TensorSpec
@@ -149,10 +149,10 @@ def test_structured_encoder_is_within_rounding_of_keras(cell, table, w, u, lstm_
 
 def test_a_compressed_model_in_fused_ops_predicts_as_the_float_one(lstm_model, tiny_dataset):
     from converters.custom_recurrent import convert_recurrent
-    from tfcompress.compression.compress import CompressOptions, compress_model
+    from tfcompress.compression.compress import compress_model
 
-    compressed, _ = compress_model(lstm_model, tiny_dataset, CompressOptions(
-        method="dkp", target_ratio=tiny_ratio("dkp"), epochs=1, layers=("embedding", "encoder.input", "encoder.recurrent")),
+    compressed, _ = compress_model(lstm_model, tiny_dataset, tiny_compress_options(
+        lstm_model, "dkp", epochs=1, layers=("embedding", "encoder.input", "encoder.recurrent")),
         verbose=0, measure_tflite=False)
     kinds = {name: s["kind"] for name, s in compressed.config.structures.items()}
     assert kinds == {"embedding": "dkp", "encoder.input": "dkp", "encoder.recurrent": "dkp"}
