@@ -43,7 +43,7 @@ def tiny_compress_options(model, method: str, **options):
     from tfcompress.options import DEFAULT_ALLOCATION, CompressOptions
 
     fixed = {} if method == "small" else {"vocab_size": model.config.vocab_size, "allocation": DEFAULT_ALLOCATION}
-    return CompressOptions(method=method, target_ratio=tiny_ratio(method), **{**fixed, **options})
+    return CompressOptions(**{"method": method, "target_ratio": tiny_ratio(method), **fixed, **options})
 
 
 def board_tools_missing(port: str = "cortex_m") -> str | None:

@@ -20,9 +20,10 @@ EMBEDDING_DIM, HEAD_UNITS, LABELS = 8, 16, 4  # tests/conftest.py's tiny pooled 
 
 
 def _compress(pooled_model, tiny_dataset, method: str, ratio: float):
-    from tfcompress.compression.compress import CompressOptions, compress_model
+    from tests.helpers import tiny_compress_options
+    from tfcompress.compression.compress import compress_model
 
-    options = CompressOptions(method=method, target_ratio=ratio, epochs=1)
+    options = tiny_compress_options(pooled_model, method, target_ratio=ratio, epochs=1)
     return compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False)[0]
 
 

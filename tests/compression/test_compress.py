@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from converters.tflite import convert_int8
-from tests.helpers import tiny_ratio
+from tests.helpers import tiny_compress_options, tiny_ratio
 from tfcompress.artifacts import TrainedModel
 from tfcompress.cli import main
 from tfcompress.compression.compress import CompressOptions, compress_model, format_report, model_bytes
@@ -38,7 +38,7 @@ def test_every_method_meets_the_target_and_reports(method, pooled_model, tiny_da
 
 def test_dkp_ends_at_its_density(pooled_model, tiny_dataset):
     compressed, report = compress_model(pooled_model, tiny_dataset,
-                                        CompressOptions(method="dkp", target_ratio=3, epochs=2), verbose=0,
+                                        tiny_compress_options(pooled_model, "dkp", target_ratio=3, epochs=2), verbose=0,
                                         measure_tflite=False)
     for name, m in matrices(compressed.model).items():
         if m.structure.kind == "dkp":

@@ -3,7 +3,7 @@ compress --method auto."""
 
 from __future__ import annotations
 
-from tests.helpers import tiny_ratio
+from tests.helpers import tiny_compress_options, tiny_ratio
 from tfcompress.compression.compress import CompressOptions, compress_model, format_report
 from tfcompress.compression.search import (ALLOCATIONS, PROBE_EPOCHS, Candidate, Probe, search_plan,
                                            vocabulary_candidates)
@@ -75,7 +75,7 @@ def test_compress_searches_the_plan_and_its_final_run_is_the_forced_one(pooled_m
 
 def test_method_auto_tries_every_method_and_keeps_the_best_on_validation(pooled_model, tiny_dataset):
     heard = []
-    options = CompressOptions(method="auto", target_ratio=tiny_ratio("dkp"), epochs=1)
+    options = tiny_compress_options(pooled_model, "auto", target_ratio=tiny_ratio("dkp"), epochs=1)  # plans fixed
     compressed, report = compress_model(pooled_model, tiny_dataset, options, verbose=0, measure_tflite=False,
                                         log=heard.append)
     rows = report["auto"]["methods"]
