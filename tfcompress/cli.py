@@ -262,9 +262,7 @@ def eval_command(model_dir, tflite_path, dataset_spec, data_dir, split, interpre
             raise TfcompressError("--firmware runs the int8 model on the board: drop --tflite and --interpreter")
         firmware, runner = _device_runner(firmware_dir, port)
         with runner:
-            if firmware.manifest["source"].get("fingerprint") != trained.fingerprint():
-                raise TfcompressError(f"{firmware_dir} was built from another model than {model_dir} (fingerprints "
-                                      "differ)")
+            firmware.check_built_from(trained, model_dir)
             with click.progressbar(length=len(dataset_split(dataset, split).texts), label=runner.name,
                                    file=sys.stderr) as bar:
                 report = evaluate_float_and_int8(trained, None, dataset, split, runner=runner, progress=bar.update)

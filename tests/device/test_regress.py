@@ -164,3 +164,15 @@ def test_a_board_running_another_model_is_refused_with_both_hashes(dkp_bundle, p
     assert f"the board runs model {pooled.model_sha256}" in result.output
     assert f"was built for {dkp.model_sha256}" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_float_model_the_firmware_was_not_built_from_is_refused(dkp_bundle, pooled_model, tmp_path):
+    from tfcompress.cli import main
+
+    pooled_model.save(tmp_path / "model")
+    firmware = build_firmware(dkp_bundle, DEFAULT_DEVICE, tmp_path / "fw")
+    result = CliRunner().invoke(main, ["regress", str(firmware.directory), "--model", str(tmp_path / "model"),
+                                       "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and f"was built from another model than {tmp_path / 'model'}" in result.output
+    assert f"(fingerprints {firmware.manifest['source']['fingerprint'][:12]} and" in result.output
+    assert not (tmp_path / "r").exists()

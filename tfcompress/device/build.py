@@ -112,6 +112,13 @@ class Firmware:
     def tflite(self) -> bytes:
         return (self.directory / "model.tflite").read_bytes()
 
+    def check_built_from(self, trained, model_dir) -> None:
+        """Refuses `trained` (loaded from `model_dir`) unless the firmware's model was converted from it."""
+        made_from = self.manifest["source"].get("fingerprint")
+        if made_from != trained.fingerprint():
+            raise TfcompressError(f"{self.directory} was built from another model than {model_dir} (fingerprints "
+                                  f"{str(made_from)[:12]} and {trained.fingerprint()[:12]})")
+
     @classmethod
     def load(cls, directory: str | Path) -> "Firmware":
         directory = Path(directory)

@@ -160,8 +160,9 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
         source = manifest["source"]
         data = load_dataset(dataset or source.get("dataset_spec") or source["dataset"], data_dir, strict_labels)
         data.check_labels(labels, f"the firmware's model ({firmware.directory})")
-        if data.unseen_note(split):
-            log(f"warning: {data.unseen_note(split)}")  # those rows count as errors in every stage
+        unseen = data.unseen_note(split)
+        if unseen:
+            log(f"warning: {unseen}")  # those rows count as errors in every stage
         split_data = dataset_split(data, split)
         texts, expected = list(split_data.texts), np.asarray(data.label_ids(split_data, labels))
         if limit:
@@ -169,12 +170,10 @@ def run_regression(artifact: str | Path, device: str | None = None, port: str | 
         float_scores, float_seconds = None, None
         if model_dir is not None:
             trained = TrainedModel.load(model_dir)
-            if source.get("fingerprint") not in (None, trained.fingerprint()):
-                raise TfcompressError(f"{firmware.directory} was built from another model than {model_dir} "
-                                      f"(fingerprints {source['fingerprint'][:12]} and {trained.fingerprint()[:12]})")
+            firmware.check_built_from(trained, model_dir)
             log(f"float stage: {model_dir} on {len(texts):,} utterances ...")
             started = time.monotonic()
-            float_scores = trained.model.predict(trained.tokenizer.encode_batch(texts), batch_size=256, verbose=0)
+            float_scores = trained.logits(texts)
             float_seconds = time.monotonic() - started
         golden = HostRunner(firmware.tflite, WordTokenizer.load(firmware.directory / "tokenizer.json"),
                             golden_interpreter(firmware.tflite))
